@@ -1,0 +1,5 @@
+"""Allow ``python -m intake_bot``."""
+
+from intake_bot.cli import main
+
+main()
