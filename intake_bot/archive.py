@@ -1,0 +1,73 @@
+"""The disk edge: content-addressed, durable, owner-only storage under ``documents``.
+
+File names come from content hashes and the detected type, never from the e-mail, so a
+hostile attachment name cannot choose where anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+EXTENSIONS = {"pdf": "pdf", "docx": "docx", "doc": "doc", "odt": "odt"}
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def sha256(data: bytes) -> str:
+    """Hex SHA-256 of some bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class Archive:
+    """Raw messages under ``raw/`` and documents under ``files/``, named by their SHA-256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def store_raw(self, raw: bytes) -> tuple[Path, str]:
+        """Durably store a raw message; returns (path, sha256). Idempotent."""
+        digest = sha256(raw)
+        return self._store("raw", digest, "eml", raw), digest
+
+    def store_document(self, data: bytes, kind: str) -> tuple[Path, str]:
+        """Durably store a document under a name made of its hash and detected type."""
+        digest = sha256(data)
+        return self._store("files", digest, EXTENSIONS.get(kind, "bin"), data), digest
+
+    def _store(self, area: str, digest: str, extension: str, data: bytes) -> Path:
+        folder = self.root / area / digest[:2]
+        path = folder / f"{digest}.{extension}"
+        if path.exists() and path.stat().st_size == len(data):
+            return path
+        make_private_dirs(folder)
+        temporary = folder / f".{digest}.{os.getpid()}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
+                             FILE_MODE)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        fsync_dir(folder)
+        return path
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create a folder (and its parents) readable by the owner only."""
+    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
+    folder.chmod(FOLDER_MODE)
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

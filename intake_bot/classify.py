@@ -1,0 +1,68 @@
+"""Tell machines from people: messages that must never be answered (RFC 3834, RFC 5230).
+
+Returns the reason code under which a message is registered as ``ignored``, or None for a
+message that may be a candidate's application.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from intake_bot.parse import ParsedMessage
+
+#: Local parts of system senders that never read replies.
+_BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)$", re.IGNORECASE)
+_LIST_SENDERS = re.compile(r"^(listserv|majordomo|owner-.+|.+-request|.+-owner|.+-bounces?)$",
+                           re.IGNORECASE)
+_ROBOT_SENDERS = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply-.+|.+-noreply)$",
+                            re.IGNORECASE)
+_REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification",
+                 "message/feedback-report")
+_ROBOT_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+
+
+def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
+    """The ``ignored`` reason for a message from a machine, or None for a person.
+
+    ``own_addresses`` are the bot's own addresses (lower case): mail from them is a loop.
+    """
+    sender = (message.sender or "").lower()
+    local_part = sender.rpartition("@")[0]
+    if _is_bounce(message, local_part):
+        return "bounce"
+    if _is_mailing_list(message, local_part):
+        return "mailing-list"
+    if _is_auto_submitted(message, local_part):
+        return "auto-submitted"
+    if not sender:
+        return "no-sender"
+    if sender in own_addresses:
+        return "own-address"
+    return None
+
+
+def _is_bounce(message: ParsedMessage, local_part: str) -> bool:
+    return_path = message.header("return-path")
+    null_return_path = return_path is not None and return_path.strip() in ("<>", "", "< >")
+    return (null_return_path or bool(_BOUNCE_SENDERS.match(local_part))
+            or message.content_type in _REPORT_TYPES
+            or any(part in _REPORT_TYPES for part in message.parts))
+
+
+def _is_mailing_list(message: ParsedMessage, local_part: str) -> bool:
+    precedence = (message.header("precedence") or "").strip().lower()
+    return (precedence == "list" or any(name.startswith("list-") for name in message.headers)
+            or bool(_LIST_SENDERS.match(local_part)))
+
+
+def _is_auto_submitted(message: ParsedMessage, local_part: str) -> bool:
+    auto_submitted = (message.header("auto-submitted") or "no").strip().lower()
+    precedence = (message.header("precedence") or "").strip().lower()
+    suppress = {token.strip().lower()
+                for token in (message.header("x-auto-response-suppress") or "").split(",")}
+    return (auto_submitted.split(";")[0].strip() not in ("no", "")
+            or precedence in ("bulk", "junk", "auto_reply")
+            or bool(suppress & {"all", "oof", "autoreply"})
+            or any(name in message.headers for name in _ROBOT_HEADERS)
+            or bool(_ROBOT_SENDERS.match(local_part)))

@@ -1,0 +1,251 @@
+"""The ``intake-bot`` command line: thin commands over the library, one-line errors.
+
+Each command's docstring is its ``--help``. Every failure that an operator can cause
+(configuration, servers, credentials, files) ends with one line on stderr naming the
+problem and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import logging
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from intake_bot import __version__
+from intake_bot.config import Config, ConfigError, default_config_path, load_config
+from intake_bot.describe import describe_config, describe_rules
+from intake_bot.mailbox import MailboxError
+from intake_bot.output import decoded, render_rows
+from intake_bot.register import STATUSES, Register, RegisterError
+from intake_bot.sending import PermanentFailure, TemporaryFailure
+
+EXIT_CONFIG = 2
+EXIT_FAILURE = 1
+
+
+def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print one line on stderr and exit."""
+    click.echo(f"intake-bot: error: {message}", err=True)
+    sys.exit(code)
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors an operator can cause into one line and an exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as error:
+            fail(str(error), EXIT_CONFIG)
+        except (RegisterError, MailboxError, TemporaryFailure, PermanentFailure) as error:
+            fail(str(error))
+        except sqlite3.Error as error:
+            fail(f"register: {error}")
+        except OSError as error:
+            fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
+
+    return wrapper
+
+
+class Context:
+    """What every command shares: where the configuration is, loaded on first use."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+            for warning in self._config.warnings:
+                logging.getLogger("intake_bot.config").warning(warning)
+        return self._config
+
+    def register(self) -> Register:
+        return Register(self.config.register_path)
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Configuration file [default: $INTAKE_BOT_CONFIG, else config/intake.toml].")
+@click.option("-v", "--verbose", is_flag=True, help="Log every step, not just decisions.")
+@click.option("-q", "--quiet", is_flag=True, help="Log warnings and errors only.")
+@click.version_option(__version__, prog_name="intake-bot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool) -> None:
+    """intake-bot: match, check, register and answer job applications sent by e-mail."""
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ctx.obj = Context(config_path or default_config_path())
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one full cycle, then exit.")
+@pass_context
+@one_line_errors
+def run(context: Context, once: bool) -> None:
+    """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
+    from intake_bot.pipeline import run_cycle
+    from intake_bot.service import Service
+
+    config = context.config
+    if once:
+        summary = run_cycle(config, progress=_progress_printer())
+        click.echo(summary.line())
+        return
+    Service(config).run()
+
+
+def _progress_printer(every: int = 100) -> Callable[[int], None]:
+    def progress(count: int) -> None:
+        if count % every == 0:
+            click.echo(f"... {count} messages handled", err=True)
+
+    return progress
+
+
+@cli.command("check-config")
+@pass_context
+@one_line_errors
+def check_config(context: Context) -> None:
+    """Validate the configuration, vacancies and templates, and print a summary."""
+    from intake_bot.notices import check_templates
+
+    config = context.config
+    for line in describe_config(config, dt.datetime.now(dt.UTC)):
+        click.echo(line)
+    for warning in config.warnings:
+        click.echo(f"warning: {warning}")
+    rendered = check_templates(config)
+    click.echo(f"\ntemplates: {rendered} notices rendered without error")
+    click.echo("configuration OK")
+
+
+@cli.command()
+@pass_context
+@one_line_errors
+def demo(context: Context) -> None:
+    """Deliver the sample applications into the embedded Maildir and run one cycle."""
+    from intake_bot import demo as demo_module
+    from intake_bot.pipeline import run_cycle
+
+    config = context.config
+    if not config.mailbox_url.startswith("maildir:"):
+        fail(f"{config.path}: [mailbox] url: the demo only runs on the embedded maildir: "
+             "mailbox, never on a real one", EXIT_CONFIG)
+    maildir = Path(config.mailbox_url[len("maildir:"):])
+    delivered = demo_module.deliver(maildir)
+    click.echo(f"delivered {len(delivered)} sample applications into {maildir}")
+    for sample in delivered:
+        click.echo(f"  {sample.file.name}: {sample.what}")
+    summary = run_cycle(config)
+    click.echo("")
+    rows = [row for row in summary.decisions]
+    if rows:
+        click.echo(render_rows(rows, "table"))
+        click.echo("")
+    click.echo(summary.line())
+    click.echo(f"register: {config.register_path}")
+    click.echo(f"notices:  {config.smtp_url}")
+
+
+@cli.command()
+def rules() -> None:
+    """List every rule with its name, what it checks and the reason codes it reports."""
+    for line in describe_rules():
+        click.echo(line)
+
+
+@cli.group()
+def register() -> None:
+    """Review the intake register."""
+
+
+@register.command("list")
+@click.option("--vacancy", help="Only this vacancy id.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--reason", help="Only submissions with this reason code.")
+@click.option("--flag", help="Only submissions with this flag.")
+@click.option("--since", help="Received at or after this ISO date/time (UTC).")
+@click.option("--until", help="Received before this ISO date/time (UTC).")
+@click.option("--sort", type=click.Choice(["id", "received_at", "reference", "status",
+                                           "vacancy_id", "sender"]), default="id",
+              show_default=True, help="Order of the rows.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@pass_context
+@one_line_errors
+def register_list(context: Context, vacancy: str | None, status: str | None, reason: str | None,
+                  flag: str | None, since: str | None, until: str | None, sort: str,
+                  fmt: str) -> None:
+    """List submissions, newest last, filtered by vacancy, status, reason, flag or dates."""
+    store = context.register()
+    try:
+        rows = store.submissions(vacancy=vacancy, status=status, reason=reason, flag=flag,
+                                 since=since, until=until, order=sort)
+    finally:
+        store.close()
+    click.echo(render_rows(rows, fmt))
+
+
+@register.command("show")
+@click.argument("submission_id", type=int)
+@pass_context
+@one_line_errors
+def register_show(context: Context, submission_id: int) -> None:
+    """Show everything about one submission: its decision, documents and notices."""
+    store = context.register()
+    try:
+        row = store.submission(submission_id)
+        if row is None:
+            fail(f"no submission with id {submission_id}")
+        replies = store.replies_for(submission_id)
+    finally:
+        store.close()
+    record = decoded(row)
+    record["replies"] = replies
+    click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@cli.group()
+def replies() -> None:
+    """Manage the notices queued for candidates."""
+
+
+@replies.command("retry")
+@click.argument("reply_id", type=int, required=False)
+@pass_context
+@one_line_errors
+def replies_retry(context: Context, reply_id: int | None) -> None:
+    """Send failed or waiting notices now (one by ID, or all of them)."""
+    from intake_bot.pipeline import Intake, open_transport
+
+    config = context.config
+    store = context.register()
+    transport = open_transport(config)
+    try:
+        queued = store.requeue(reply_id)
+        sent, failed = Intake(config, store, transport).send_due(reply_id=reply_id)
+    finally:
+        transport.close()
+        store.close()
+    click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
+
+
+def main() -> None:
+    """Entry point of the ``intake-bot`` console script."""
+    cli(prog_name="intake-bot")

@@ -1,0 +1,69 @@
+"""Human summaries of the configuration and its vacancies, for ``check-config`` and ``rules``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from intake_bot.config import CHECK_NAMES, Config, Vacancy
+from intake_bot.rules import RULES
+
+
+def describe_config(config: Config, now: dt.datetime) -> list[str]:
+    """The lines ``check-config`` prints: where things are, then every vacancy and its rules."""
+    lines = [
+        f"config: {config.path}",
+        f"mailbox: {config.mailbox_url} (processed -> {config.processed_folder}, "
+        f"quarantine -> {config.quarantine_folder})",
+        f"notices: {config.smtp_url} from {config.from_address} "
+        f"(at most {config.max_notices_per_address_per_day} per address per day)",
+        f"register: {config.register_path}",
+        f"documents: {config.documents_path}",
+        f"schedule: a cycle every {config.poll_seconds} s",
+        f"vacancies: {len(config.vacancies)} from {config.vacancies_path}",
+    ]
+    for vacancy in config.vacancies:
+        lines += ["", *describe_vacancy(vacancy, now)]
+    return lines
+
+
+def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
+    """One vacancy: names, deadline in local and UTC time, open or closed, and its rules."""
+    lines = [f"  {vacancy.id}: {vacancy.title}"]
+    if vacancy.aliases:
+        lines.append(f"    aliases: {'; '.join(vacancy.aliases)}")
+    if vacancy.reference:
+        lines.append(f"    reference: {vacancy.reference}")
+    if vacancy.deadline is not None and vacancy.closes_at is not None:
+        state = "OPEN" if vacancy.is_open(now) else "CLOSED"
+        lines.append(
+            f"    deadline: {vacancy.deadline:%Y-%m-%d %H:%M} {vacancy.timezone.key} = "
+            f"{vacancy.last_moment:%Y-%m-%d %H:%M} UTC ({state} today)")
+    else:
+        lines.append("    deadline: none published (OPEN)")
+    channel = vacancy.channel + (f" ({vacancy.apply_url})" if vacancy.apply_url else "")
+    lines.append(f"    channel: {channel}; languages: {', '.join(vacancy.languages)}; "
+                 f"resubmission: {vacancy.resubmission}")
+    policy = vacancy.attachments
+    count = (f"{policy.min_count}" if policy.min_count == policy.max_count
+             else f"{policy.min_count}-{policy.max_count}")
+    limits = [f"{count} x {'/'.join(policy.types)}", f"max {policy.max_bytes:,} bytes"]
+    if policy.max_pages:
+        limits.append(f"max {policy.max_pages} pages")
+    if policy.max_words:
+        limits.append(f"max {policy.max_words} words")
+    if policy.filename_must_contain:
+        limits.append("file name contains " + " + ".join(policy.filename_must_contain))
+    lines.append(f"    attachments: {', '.join(limits)}")
+    checks = [f"{name}={vacancy.policy(name)}" for name in CHECK_NAMES]
+    lines.append(f"    checks: {', '.join(checks)}; min_references={vacancy.min_references}; "
+                 f"eligible={vacancy.eligible if isinstance(vacancy.eligible, str) else ', '.join(vacancy.eligible)}")
+    active = [rule.name for rule in RULES if rule.policy(vacancy) != "off"]
+    lines.append(f"    rules: {', '.join(active)}")
+    return lines
+
+
+def describe_rules() -> list[str]:
+    """Every registered rule: name, the reason codes it reports, and what it checks."""
+    width = max(len(rule.name) for rule in RULES)
+    return [f"{rule.name:<{width}}  {rule.description}  [{', '.join(rule.codes)}]"
+            for rule in RULES]

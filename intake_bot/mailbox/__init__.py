@@ -1,0 +1,24 @@
+"""Mailboxes: where applications arrive (IMAP or a local Maildir), behind one interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from intake_bot.config import Config
+from intake_bot.mailbox.base import Mailbox, MailboxError, MailItem
+
+
+def open_mailbox(config: Config) -> Mailbox:
+    """The mailbox the configuration names."""
+    url = config.mailbox_url
+    if url.startswith("maildir:"):
+        from intake_bot.mailbox.maildir import MaildirMailbox
+
+        return MaildirMailbox(Path(url[len("maildir:"):]), config.max_message_bytes)
+    from intake_bot.mailbox.imap import ImapMailbox
+
+    return ImapMailbox.from_url(url, config.secret(config.mailbox_password_env),
+                                max_fetch_bytes=config.max_message_bytes)
+
+
+__all__ = ["MailItem", "Mailbox", "MailboxError", "open_mailbox"]

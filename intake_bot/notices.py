@@ -1,0 +1,268 @@
+"""Render the candidate's notice from the Jinja2 templates, in the vacancy's languages.
+
+Templates are looked up most specific first: ``<templates>/<vacancy id>/<lang>/<kind>.txt.j2``,
+then ``<templates>/<lang>/<kind>.txt.j2``, then the shipped defaults; ``StrictUndefined``
+makes a typo fail in ``check-config`` rather than in a candidate's inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from intake_bot.config import Config, Vacancy
+from intake_bot.language import detect_language
+from intake_bot.localtime import format_moment
+from intake_bot.register import Notice
+
+LANGUAGE_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
+_MESSAGE_ID = re.compile(r"^<[^<>\s\"]{1,500}>$")
+_COUNTRY_LISTS = {"nato": ("the 32 NATO member countries", "des 32 pays membres de l'OTAN")}
+
+
+def default_templates_dir() -> Path:
+    """The shipped templates: inside the installed package, else the source tree's."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_bundled" / "templates" / "emails",
+                      package.parent / "templates" / "emails"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the shipped templates/emails folder is missing")
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """The facts of one submission that a notice quotes."""
+
+    kind: str
+    languages: Sequence[str]
+    recipient: str
+    candidate_name: str
+    subject: str
+    received_at: dt.datetime
+    in_reply_to: str | None
+    vacancy: Vacancy | None = None
+    reasons: Sequence[str] = ()
+    flags: Sequence[str] = ()
+    document_name: str | None = None
+    document_pages: int | None = None
+    document_count: int = 0
+    max_document_pages: int | None = None
+    max_document_words: int | None = None
+
+
+class Notices:
+    """Renders notices for one configuration."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        folders = [p for p in (config.templates_path, default_templates_dir()) if p]
+        self.folders = folders
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=True,
+            trim_blocks=False,
+        )
+
+    def render(self, facts: NoticeFacts, reference: str | None, kept_reference: str | None,
+               now: dt.datetime) -> Notice:
+        """Render a notice, all its languages in one message, ready to queue."""
+        texts = [self._render_text(facts, language, reference, kept_reference, now)
+                 for language in facts.languages]
+        subjects = list(dict.fromkeys(subject for subject, _ in texts))
+        subject = " / ".join(subjects)
+        body = LANGUAGE_SEPARATOR.join(text.strip("\n") for _, text in texts) + "\n"
+        message = self._message(facts, subject, body)
+        return Notice(kind=facts.kind, recipient=facts.recipient,
+                      message_id=str(message["Message-ID"]), subject=subject,
+                      content=message.as_bytes())
+
+    def _template(self, vacancy: Vacancy | None, language: str, name: str) -> jinja2.Template:
+        names = [f"{language}/{name}"]
+        if vacancy is not None:
+            names.insert(0, f"{vacancy.id}/{language}/{name}")
+        return self.env.select_template(names)
+
+    def _render_text(self, facts: NoticeFacts, language: str, reference: str | None,
+                     kept_reference: str | None, now: dt.datetime) -> tuple[str, str]:
+        context = self._context(facts, language, reference, kept_reference, now)
+        rendered = self._template(facts.vacancy, language, f"{facts.kind}.txt.j2").render(context)
+        first, _, rest = rendered.lstrip("\n").partition("\n")
+        if not first.startswith("Subject:"):
+            raise jinja2.TemplateError(f"{language}/{facts.kind}.txt.j2 must start with 'Subject:'")
+        return " ".join(first[len("Subject:"):].split()), rest.lstrip("\n")
+
+    def _context(self, facts: NoticeFacts, language: str, reference: str | None,
+                 kept_reference: str | None, now: dt.datetime) -> dict[str, Any]:
+        vacancy = facts.vacancy
+        zone = vacancy.timezone if vacancy else self._default_zone
+        context: dict[str, Any] = {
+            "language": language,
+            "candidate_name": facts.candidate_name,
+            "subject": facts.subject,
+            "reference": reference,
+            "kept_reference": kept_reference,
+            "received": format_moment(facts.received_at, zone, language),
+            "signature": parseaddr(self.config.from_address)[0] or self.config.from_addr_spec,
+            "ambiguous": "ambiguous-vacancy" in facts.reasons,
+            "open_vacancies": self._open_vacancies(language, now),
+            "document_name": facts.document_name,
+            "document_pages": facts.document_pages,
+            "superseded_note": vacancy is not None and vacancy.resubmission == "latest",
+        }
+        if vacancy is not None:
+            context.update(self._vacancy_context(vacancy, language, now))
+            explain = {**context, **self._limits_context(facts, vacancy, language)}
+            context["problems"] = [self._explain(code, language, explain) for code in facts.reasons]
+            context["flags"] = [self._explain(code, language, explain) for code in facts.flags]
+            context["can_resubmit"] = (vacancy.is_open(now) and vacancy.channel == "email")
+            context["wrong_channel"] = "wrong-channel" in facts.reasons
+        return context
+
+    @property
+    def _default_zone(self):  # type: ignore[no-untyped-def]
+        return self.config.vacancies[0].timezone
+
+    def _vacancy_context(self, vacancy: Vacancy, language: str, now: dt.datetime) -> dict[str, Any]:
+        return {
+            "vacancy_id": vacancy.id,
+            "vacancy_title": title_in(vacancy, language),
+            "vacancy_reference": vacancy.reference,
+            "deadline": format_deadline(vacancy, language),
+            "next_steps": vacancy.next_steps.get(language) or next(iter(vacancy.next_steps.values())),
+            "apply_url": vacancy.apply_url or "",
+        }
+
+    def _limits_context(self, facts: NoticeFacts, vacancy: Vacancy, language: str) -> dict[str, Any]:
+        policy = vacancy.attachments
+        types = " / ".join(kind.upper() for kind in policy.types)
+        if policy.min_count == policy.max_count == 1:
+            expected = ("one single {t} document" if language == "en" else "un seul document {t}")
+        elif policy.min_count == policy.max_count:
+            expected = f"{policy.max_count} {{t}} documents"
+        else:
+            expected = f"{policy.min_count}–{policy.max_count} {{t}} documents"
+        eligible = vacancy.eligible
+        countries = (_COUNTRY_LISTS["nato"] if eligible == "nato"
+                     else (", ".join(eligible), ", ".join(eligible)))
+        return {
+            "expected_documents": expected.format(t=types),
+            "document_count": facts.document_count,
+            "types": types,
+            "max_megabytes": round(policy.max_bytes / 1_000_000, 1),
+            "max_pages": policy.max_pages,
+            "max_words": policy.max_words,
+            "max_document_pages": facts.max_document_pages,
+            "max_document_words": facts.max_document_words,
+            "filename_words": " and ".join(f"\"{w}\"" for w in policy.filename_must_contain)
+            if language == "en" else " et ".join(f"« {w} »" for w in policy.filename_must_contain),
+            "min_references": vacancy.min_references,
+            "eligible_countries": countries[0],
+            "eligible_countries_fr": countries[1],
+        }
+
+    def _explain(self, code: str, language: str, context: dict[str, Any]) -> dict[str, str]:
+        entry = self._reason_texts(language).get(code, {})
+        return {
+            "code": code,
+            "problem": self.env.from_string(entry.get("problem", code)).render(context),
+            "fix": self.env.from_string(entry.get("fix", "")).render(context),
+        }
+
+    def _reason_texts(self, language: str) -> dict[str, dict[str, str]]:
+        return self._reasons_by_language.get(language) or self._reasons_by_language.get("en", {})
+
+    @cached_property
+    def _reasons_by_language(self) -> dict[str, dict[str, dict[str, str]]]:
+        """reasons.toml per language; a configured folder's entries override the defaults."""
+        texts: dict[str, dict[str, dict[str, str]]] = {}
+        for folder in reversed(self.folders):
+            for path in sorted(folder.glob("*/reasons.toml")):
+                with path.open("rb") as handle:
+                    texts.setdefault(path.parent.name, {}).update(tomllib.load(handle))
+        return texts
+
+    def _open_vacancies(self, language: str, now: dt.datetime) -> list[dict[str, str]]:
+        return [{"id": v.id, "subject": title_in(v, language),
+                 "deadline": format_deadline(v, language)}
+                for v in self.config.vacancies if v.is_open(now) and v.channel == "email"]
+
+    def _message(self, facts: NoticeFacts, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.config.from_address
+        local, _, domain = facts.recipient.rpartition("@")
+        message["To"] = Address(addr_spec=facts.recipient) if local else facts.recipient
+        message["Subject"] = subject
+        message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
+        message["Message-ID"] = make_msgid("intake", domain=self.config.from_addr_spec
+                                           .rpartition("@")[2] or None)
+        if facts.in_reply_to and _MESSAGE_ID.match(facts.in_reply_to):
+            message["In-Reply-To"] = facts.in_reply_to
+            message["References"] = facts.in_reply_to
+        message["Auto-Submitted"] = "auto-replied"
+        message["X-Auto-Response-Suppress"] = "All"
+        message["Content-Language"] = ", ".join(facts.languages)
+        message.set_content(body)
+        return message
+
+
+def format_deadline(vacancy: Vacancy, language: str) -> str:
+    """The vacancy's deadline as the candidate reads it, in its zone and the language."""
+    if vacancy.last_moment is None:
+        return "aucune date limite publiée" if language == "fr" else "no published deadline"
+    return format_moment(vacancy.last_moment, vacancy.timezone, language)
+
+
+def title_in(vacancy: Vacancy, language: str) -> str:
+    """The vacancy's title in a language: a French alias for French, else the title."""
+    if language != "en":
+        for alias in vacancy.aliases:
+            if detect_language(alias) == language:
+                return alias
+    return vacancy.title
+
+
+def check_templates(config: Config) -> int:
+    """Render every notice of every vacancy in every language with sample facts.
+
+    Raises :class:`ConfigError` naming the template at the first mistake (an unknown
+    variable, a syntax error, a missing file); returns how many notices were rendered.
+    """
+    from intake_bot.config import ConfigError
+    from intake_bot.register import REPLY_KINDS
+
+    notices = Notices(config)
+    now = dt.datetime.now(dt.UTC)
+    count = 0
+    for vacancy in config.vacancies:
+        codes = sorted({code for language in vacancy.languages
+                        for code in notices._reason_texts(language)})
+        for kind in REPLY_KINDS:
+            facts = NoticeFacts(
+                kind=kind, languages=vacancy.languages, recipient="candidate@example.org",
+                candidate_name="Sample Candidate", subject=vacancy.title, received_at=now,
+                in_reply_to="<sample@example.org>", vacancy=None if kind == "unmatched" else vacancy,
+                reasons=codes if kind == "rejection" else ("unknown-vacancy",),
+                flags=("no-text",) if kind == "acknowledgement" else (),
+                document_name="application.pdf", document_pages=3, document_count=1)
+            try:
+                notices.render(facts, f"{vacancy.id}-0001", None, now)
+            except (jinja2.TemplateError, OSError, tomllib.TOMLDecodeError) as error:
+                where = getattr(error, "name", None) or f"{kind} notice"
+                raise ConfigError(notices.folders[0], str(where),
+                                  f"template error: {error}") from None
+            count += 1
+    return count

@@ -1,0 +1,47 @@
+"""The embedded transport: each notice becomes an ``.eml`` file in a local folder."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from email.message import EmailMessage
+from pathlib import Path
+
+from intake_bot.archive import FILE_MODE, fsync_dir, make_private_dirs
+from intake_bot.sending import TemporaryFailure
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class OutboxTransport:
+    """Writes each message atomically as ``<message-id>.eml``; a resend overwrites it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def send(self, message: EmailMessage, envelope_from: str,
+             recipients: Sequence[str]) -> None:
+        """Write one message; disk errors are temporary failures, retried next cycle."""
+        data = message.as_bytes()
+        name = _UNSAFE.sub("_", _message_id(data)).strip("._")[:150] or "notice"
+        try:
+            make_private_dirs(self.path)
+            temporary = self.path / f".{name}.tmp"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path / f"{name}.eml")
+            fsync_dir(self.path)
+        except OSError as error:
+            raise TemporaryFailure(f"outbox {self.path}: {error.strerror}") from None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _message_id(data: bytes) -> str:
+    match = re.search(rb"^Message-ID:\s*<([^>\r\n]+)>", data, re.IGNORECASE | re.MULTILINE)
+    return match.group(1).decode("ascii", "replace") if match else ""

@@ -1,0 +1,310 @@
+"""Turn raw message bytes into the facts the decision needs, whatever the bytes are.
+
+The standard library's parser (``policy.default``) is used rather than mail-parser's
+attachment list because a PDF without a file name, or one inside a forwarded message, is
+still the candidate's document, and mail-parser does not list those; walking the MIME tree
+ourselves is the only way to see every part. Nothing here raises on hostile input: broken
+headers decode to what can be read, and the defects are reported.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+#: Parts that sign a message rather than carry a document.
+SIGNATURE_TYPES = frozenset({
+    "application/pkcs7-signature", "application/x-pkcs7-signature",
+    "application/pgp-signature", "application/pgp-keys",
+})
+#: Deeper MIME nesting than this is not walked: no real mail client nests so deep.
+MAX_DEPTH = 30
+MAX_PARTS = 500
+MAX_BODY_CHARS = 20_000
+MAX_NAME_CHARS = 150
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One part the candidate attached, with a sanitised display name (never a path)."""
+
+    data: bytes
+    filename: str | None
+    content_type: str
+    declared_size: int
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """What the decision core reads from one message; every string is single-line text."""
+
+    message_id: str | None
+    subject: str
+    sender: str | None
+    sender_name: str
+    reply_to: str | None
+    headers: dict[str, list[str]]  # lower-case name -> decoded single-line values
+    content_type: str
+    body_text: str
+    attachments: tuple[Attachment, ...]
+    defects: tuple[str, ...] = ()
+    complete: bool = True
+    parts: tuple[str, ...] = field(default=())  # content types of every part, for classify
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, or None."""
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+
+def clean_text(value: str, limit: int | None = None) -> str:
+    """One line of printable text: control characters (CR, LF, NUL...) become spaces."""
+    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    value = " ".join(_CONTROL.sub(" ", value).split())
+    return value[:limit] if limit else value
+
+
+def safe_display_name(name: str | None) -> str | None:
+    """A file name fit to show and store as text: no folders, no control characters."""
+    if not name:
+        return None
+    name = clean_text(str(name))
+    name = re.split(r"[\\/]", name)[-1].strip().lstrip(".").strip()
+    if not name:
+        return None
+    if _WINDOWS_RESERVED.match(name):
+        name = "_" + name
+    if len(name) > MAX_NAME_CHARS:
+        stem, dot, suffix = name.rpartition(".")
+        suffix = suffix[:10] if dot else ""
+        name = name[: MAX_NAME_CHARS - len(suffix) - 1] + ("." + suffix if suffix else "")
+    return name
+
+
+def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes; ``complete=False`` means only the header section is there."""
+    if complete:
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+    else:
+        message = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+    headers = _decoded_headers(message)
+    sender_name, sender = _first_address(message, "from")
+    _, reply_to = _first_address(message, "reply-to")
+    defects: list[str] = []
+    attachments: list[Attachment] = []
+    body = ""
+    parts: list[str] = []
+    if complete:
+        leaves = list(_leaves(message, defects))
+        parts = [_content_type(part) for part, _ in leaves]
+        body = _body_text(leaves)
+        attachments = _attachments(leaves, _referenced_cids(leaves), defects)
+    defects += [type(defect).__name__ for defect in message.defects]
+    message_id = headers.get("message-id", [None])[0]
+    return ParsedMessage(
+        message_id=_message_id(message_id),
+        subject=headers.get("subject", [""])[0],
+        sender=sender,
+        sender_name=sender_name,
+        reply_to=reply_to,
+        headers=headers,
+        content_type=_content_type(message),
+        body_text=body,
+        attachments=tuple(attachments),
+        defects=tuple(dict.fromkeys(defects)),
+        complete=complete,
+        parts=tuple(parts),
+    )
+
+
+def _decoded_headers(message: Message) -> dict[str, list[str]]:
+    headers: dict[str, list[str]] = {}
+    for name in message.keys():
+        key = clean_text(str(name)).lower()
+        if key in headers:
+            continue
+        headers[key] = [clean_text(_header_text(value)) for value in _all_values(message, name)]
+    return headers
+
+
+def _all_values(message: Message, name: str) -> list[object]:
+    try:
+        return list(message.get_all(name, []))
+    except Exception:  # a header that policy.default cannot even build: keep its raw text
+        return [value for key, value in message.raw_items() if key.lower() == name.lower()]
+
+
+def _header_text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return ""
+
+
+def _message_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    match = re.search(r"<[^<>\s]+>", value)
+    if match:
+        return match.group(0)[:500]
+    token = value.split()[0] if value.split() else ""
+    return token[:500] or None
+
+
+def _first_address(message: Message, name: str) -> tuple[str, str | None]:
+    """The first usable (display name, address) of an address header."""
+    for value in _all_values(message, name):
+        try:
+            addresses = [(a.display_name, a.addr_spec) for a in value.addresses]  # type: ignore[attr-defined]
+        except Exception:
+            addresses = getaddresses([_header_text(value)])
+        for display, addr in addresses:
+            addr = clean_text(addr or "")
+            if _usable_address(addr):
+                return clean_text(display or "", 200), addr
+    return "", None
+
+
+def _usable_address(addr: str) -> bool:
+    local, at, domain = addr.rpartition("@")
+    return bool(at and local and "." in domain and " " not in addr and len(addr) <= 254
+                and not any(c in addr for c in "<>,;\"\\"))
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:
+        return "application/octet-stream"
+
+
+def _leaves(message: Message, defects: list[str]) -> Iterator[tuple[Message, bool]]:
+    """Every non-multipart part with whether it lives in a multipart/related, bounded."""
+    count = 0
+    stack: list[tuple[Message, int, bool]] = [(message, 0, False)]
+    while stack:
+        part, depth, related = stack.pop()
+        count += 1
+        if count > MAX_PARTS:
+            defects.append("TooManyParts")
+            return
+        if depth > MAX_DEPTH:
+            defects.append("NestingTooDeep")
+            continue
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            in_related = related or _content_type(part) == "multipart/related"
+            stack.extend((child, depth + 1, in_related) for child in reversed(payload)
+                         if isinstance(child, Message))
+        else:
+            yield part, related
+
+
+def _decoded(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        return b""
+    if isinstance(data, bytes):
+        return data
+    return b""
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    return safe_display_name(name)
+
+
+def _is_body_text(part: Message) -> bool:
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = None
+    return (_content_type(part) in ("text/plain", "text/html")
+            and disposition != "attachment" and _filename(part) is None)
+
+
+def _text_of(part: Message) -> str:
+    data = _decoded(part)
+    charset = "utf-8"
+    try:
+        charset = part.get_content_charset() or "utf-8"
+        return data.decode(charset, "replace")
+    except (LookupError, ValueError):
+        return data.decode("utf-8", "replace")
+
+
+def _body_text(leaves: list[tuple[Message, bool]]) -> str:
+    texts = [part for part, _ in leaves if _is_body_text(part)]
+    plain = next((p for p in texts if _content_type(p) == "text/plain"), None)
+    chosen = plain or (texts[0] if texts else None)
+    if chosen is None:
+        return ""
+    text = _text_of(chosen)[: MAX_BODY_CHARS * 4]
+    if _content_type(chosen) == "text/html":
+        text = _TAGS.sub(" ", text)
+    return text[:MAX_BODY_CHARS]
+
+
+def _referenced_cids(leaves: list[tuple[Message, bool]]) -> set[str]:
+    cids: set[str] = set()
+    for part, _ in leaves:
+        if _content_type(part) == "text/html" and _is_body_text(part):
+            cids |= {cid.strip().lower() for cid in _CID.findall(_text_of(part))}
+    return cids
+
+
+def _content_id(part: Message) -> str | None:
+    value = part.get("content-id")
+    if value is None:
+        return None
+    return clean_text(str(value)).strip("<> ").lower() or None
+
+
+def _attachments(leaves: list[tuple[Message, bool]], cids: set[str],
+                 defects: list[str]) -> list[Attachment]:
+    found = []
+    for part, related in leaves:
+        content_type = _content_type(part)
+        if _is_body_text(part) or content_type in SIGNATURE_TYPES:
+            continue
+        data = _decoded(part)
+        if _is_shown_inline(part, data, related, cids):
+            continue
+        if not data and not _filename(part):
+            defects.append("EmptyPart")
+            continue
+        found.append(Attachment(data=data, filename=_filename(part),
+                                content_type=content_type, declared_size=len(data)))
+    return found
+
+
+def _is_shown_inline(part: Message, data: bytes, related: bool, cids: set[str]) -> bool:
+    """An image the HTML body shows (a signature logo) is not an attachment.
+
+    A document is judged by its content: a PDF referenced by ``cid:`` is still attached.
+    """
+    if b"%PDF-" in data[:1024]:
+        return False
+    cid = _content_id(part)
+    is_image = _content_type(part).startswith("image/") or _looks_like_image(data)
+    return is_image and cid is not None and (cid in cids or related)
+
+
+def _looks_like_image(data: bytes) -> bool:
+    return data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")) or (
+        data[:4] == b"RIFF" and data[8:12] == b"WEBP")

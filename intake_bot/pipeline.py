@@ -1,0 +1,292 @@
+"""The one place that knows the order of the steps for a message.
+
+fetch -> archive -> (already registered?) -> parse -> decide -> store documents ->
+record with its notice (one transaction) -> send -> mark sent -> move out of the inbox.
+
+Each message is isolated: whatever breaks while deciding it is recorded as
+``quarantined`` and the message goes to the quarantine folder; the cycle goes on. Only a
+register that cannot be written stops the cycle, leaving the message in the inbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from intake_bot.archive import Archive
+from intake_bot.config import Config
+from intake_bot.decide import Decision, Inspector, decide
+from intake_bot.documents import inspect_document
+from intake_bot.mailbox import Mailbox, MailboxError, MailItem, open_mailbox
+from intake_bot.notices import NoticeFacts, Notices
+from intake_bot.parse import ParsedMessage, clean_text, parse_message
+from intake_bot.register import (
+    NewSubmission,
+    Register,
+    RegisterError,
+    StoredDocument,
+    dedup_key,
+    now_utc,
+    utc_text,
+)
+from intake_bot.sending import PermanentFailure, TemporaryFailure, Transport
+
+log = logging.getLogger(__name__)
+
+#: A notice that still fails after this many tries is marked failed for a human to retry.
+MAX_SEND_ATTEMPTS = 10
+MAX_BACKOFF = dt.timedelta(hours=6)
+
+
+@dataclass
+class CycleSummary:
+    """What one cycle did, for the closing log line and the command line."""
+
+    handled: int = 0
+    already_registered: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    sent: int = 0
+    send_failures: int = 0
+    move_failures: int = 0
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    def line(self) -> str:
+        """``cycle: 6 messages (accepted 2, rejected 3, ignored 1); reasons late 2; 5 notices sent``."""
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(self.statuses.items())) or "none"
+        text = f"cycle: {self.handled} message{'s' if self.handled != 1 else ''} ({statuses})"
+        if self.reasons:
+            text += "; reasons " + ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
+        text += f"; {self.sent} notice{'s' if self.sent != 1 else ''} sent"
+        if self.send_failures:
+            text += f", {self.send_failures} not sent (will retry)"
+        if self.already_registered:
+            text += f"; {self.already_registered} already registered"
+        if self.move_failures:
+            text += f"; {self.move_failures} left in the inbox (move failed, retried next cycle)"
+        return text
+
+
+def open_transport(config: Config) -> Transport:
+    """The way of sending notices that the configuration names."""
+    url = config.smtp_url
+    if url.startswith("outbox:"):
+        from intake_bot.outbox import OutboxTransport
+
+        return OutboxTransport(Path(url[len("outbox:"):]))
+    from intake_bot.smtp import SmtpTransport
+
+    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env))
+
+
+class Intake:
+    """Handles messages one at a time against one register, archive and transport."""
+
+    def __init__(self, config: Config, register: Register, transport: Transport,
+                 inspect: Inspector = inspect_document,
+                 clock: Callable[[], dt.datetime] = now_utc) -> None:
+        self.config = config
+        self.register = register
+        self.transport = transport
+        self.archive = Archive(config.documents_path)
+        self.notices = Notices(config)
+        self.inspect = inspect
+        self.clock = clock
+
+    # -- one message -----------------------------------------------------------------
+
+    def register_message(self, item: MailItem) -> tuple[dict[str, Any], bool]:
+        """Archive, decide and record one message; returns (row, newly registered)."""
+        raw_path, raw_sha = self.archive.store_raw(item.raw)
+        complete = item.complete and item.size <= self.config.max_message_bytes
+        try:
+            parsed = parse_message(item.raw, complete=complete)
+        except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
+            return self._quarantine(item, raw_path, raw_sha, None, error), True
+        key = dedup_key(item.raw, parsed.message_id)
+        existing = self.register.by_dedup_key(key)
+        if existing:
+            return existing, False
+        try:
+            decision = decide(parsed, item.received_at, self.config, self.inspect)
+            documents = self._store_documents(decision)
+            entry = self._entry(item, parsed, decision, documents, key, raw_path, raw_sha)
+            facts = self._facts(item, parsed, decision) if decision.notice else None
+        except RegisterError:
+            raise
+        except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
+            return self._quarantine(item, raw_path, raw_sha, parsed, error), True
+        render = None
+        if facts is not None:
+            def render(reference: str | None, kept: str | None) -> Any:
+                return self.notices.render(facts, reference, kept, self.clock())
+        row = self.register.record(entry, render, self.config.max_notices_per_address_per_day,
+                                   now=self.clock())
+        log.info("%s %s %s reasons=%s flags=%s", row["message_id"] or "(no Message-ID)",
+                 row["reference"] or "-", row["status"], row["reasons"], row["flags"])
+        return row, True
+
+    def _store_documents(self, decision: Decision) -> list[StoredDocument]:
+        stored = []
+        for attachment, document in zip(decision.attachments, decision.documents):
+            path, digest = self.archive.store_document(attachment.data, document.info.kind)
+            stored.append(StoredDocument(path=path, sha256=digest, size=document.size,
+                                         kind=document.info.kind, name=document.name,
+                                         pages=document.info.pages))
+        return stored
+
+    def _entry(self, item: MailItem, parsed: ParsedMessage, decision: Decision,
+               documents: list[StoredDocument], key: str, raw_path: Path,
+               raw_sha: str) -> NewSubmission:
+        vacancy = decision.vacancy
+        return NewSubmission(
+            dedup_key=key, raw_sha256=raw_sha, raw_path=raw_path, raw_bytes=item.size,
+            received_at=item.received_at, status=decision.status,
+            message_id=parsed.message_id, sender=parsed.sender,
+            sender_name=parsed.sender_name, reply_to=parsed.reply_to or parsed.sender,
+            subject=parsed.subject, vacancy_id=vacancy.id if vacancy else None,
+            reasons=decision.reasons, flags=decision.flags, documents=documents,
+            mailbox_key=item.key, language=decision.languages[0] if decision.notice else None,
+            keep_first=bool(vacancy and vacancy.resubmission == "first"),
+            notice_kind=decision.notice,
+        )
+
+    def _facts(self, item: MailItem, parsed: ParsedMessage, decision: Decision) -> NoticeFacts:
+        recipient = parsed.reply_to or parsed.sender
+        if not recipient or recipient.lower() == self.config.from_addr_spec.lower():
+            recipient = parsed.sender
+        documents = decision.documents
+        return NoticeFacts(
+            kind=decision.notice or "", languages=decision.languages,
+            recipient=recipient or "", candidate_name=parsed.sender_name,
+            subject=parsed.subject, received_at=item.received_at,
+            in_reply_to=parsed.message_id, vacancy=decision.vacancy,
+            reasons=decision.reasons, flags=decision.flags,
+            document_name=documents[0].name if documents else None,
+            document_pages=documents[0].info.pages if documents else None,
+            document_count=len(documents),
+            max_document_pages=max((d.info.pages or 0 for d in documents), default=None),
+            max_document_words=max((d.info.words or 0 for d in documents), default=None),
+        )
+
+    def _quarantine(self, item: MailItem, raw_path: Path, raw_sha: str,
+                    parsed: ParsedMessage | None, error: Exception) -> dict[str, Any]:
+        """Record a message that broke a step, so a human can see it and replay it."""
+        reason = clean_text(f"{type(error).__name__}: {error}", 500)
+        log.warning("%s quarantined: %s", (parsed.message_id if parsed else None) or item.key,
+                    reason)
+        entry = NewSubmission(
+            dedup_key=dedup_key(item.raw, parsed.message_id if parsed else None),
+            raw_sha256=raw_sha, raw_path=raw_path, raw_bytes=item.size,
+            received_at=item.received_at, status="quarantined",
+            message_id=parsed.message_id if parsed else None,
+            sender=parsed.sender if parsed else None,
+            sender_name=parsed.sender_name if parsed else None,
+            subject=parsed.subject if parsed else None,
+            reasons=("processing-error",), mailbox_key=item.key, error=reason)
+        return self.register.record(entry, None, 0, now=self.clock())
+
+    # -- notices ---------------------------------------------------------------------
+
+    def send_due(self, submission_id: int | None = None, reply_id: int | None = None) -> tuple[int, int]:
+        """Send the notices that are due; returns (sent, failed attempts)."""
+        now = self.clock()
+        if submission_id is not None:
+            replies = self.register.pending_replies_of(submission_id)
+        else:
+            replies = self.register.pending_replies(now, reply_id)
+        sent = failed = 0
+        for reply in replies:
+            if self._send(reply, now):
+                sent += 1
+            else:
+                failed += 1
+        return sent, failed
+
+    def _send(self, reply: dict[str, Any], now: dt.datetime) -> bool:
+        message: EmailMessage = email.message_from_bytes(  # type: ignore[assignment]
+            reply["content"], policy=email.policy.default)
+        try:
+            self.transport.send(message, self.config.from_addr_spec, [reply["recipient"]])
+        except PermanentFailure as error:
+            self.register.mark_attempt_failed(reply["id"], str(error), True, None)
+            log.warning("notice %s to reply %s refused for good: %s", reply["message_id"],
+                        reply["id"], error)
+            return False
+        except TemporaryFailure as error:
+            attempts = reply["attempts"] + 1
+            give_up = attempts >= MAX_SEND_ATTEMPTS
+            backoff = min(dt.timedelta(seconds=self.config.poll_seconds * 2 ** attempts),
+                          MAX_BACKOFF)
+            self.register.mark_attempt_failed(reply["id"], str(error), give_up, now + backoff)
+            log.warning("notice %s not sent (attempt %d, retry after %s): %s",
+                        reply["message_id"], attempts, utc_text(now + backoff), error)
+            return False
+        self.register.mark_sent(reply["id"], now)
+        return True
+
+
+def run_cycle(config: Config, stop: threading.Event | None = None,
+              progress: Callable[[int], None] | None = None,
+              inspect: Inspector = inspect_document) -> CycleSummary:
+    """Process every message waiting in the mailbox, then every notice that is due."""
+    summary = CycleSummary()
+    register = Register(config.register_path)
+    mailbox = open_mailbox(config)
+    transport = open_transport(config)
+    try:
+        intake = Intake(config, register, transport, inspect)
+        for item in mailbox.pending():
+            if stop is not None and stop.is_set():
+                log.info("stopping: %d message(s) handled, the rest stay in the inbox",
+                         summary.handled)
+                break
+            _handle(intake, mailbox, item, summary)
+            if progress is not None:
+                progress(summary.handled + summary.already_registered)
+        sent, failed = intake.send_due()
+        summary.sent += sent
+        summary.send_failures += failed
+    finally:
+        transport.close()
+        mailbox.close()
+        register.close()
+    log.info(summary.line())
+    return summary
+
+
+def _handle(intake: Intake, mailbox: Mailbox, item: MailItem, summary: CycleSummary) -> None:
+    row, new = intake.register_message(item)
+    if new:
+        summary.handled += 1
+        summary.statuses[row["status"]] += 1
+        summary.reasons.update(_json_list(row["reasons"]))
+        summary.decisions.append(row)
+    else:
+        summary.already_registered += 1
+    sent, failed = intake.send_due(submission_id=row["id"])
+    summary.sent += sent
+    summary.send_failures += failed
+    config = intake.config
+    folder = config.quarantine_folder if row["status"] == "quarantined" else config.processed_folder
+    try:
+        mailbox.move(item.key, folder)
+    except MailboxError as error:
+        summary.move_failures += 1
+        log.warning("%s stays in the inbox: %s", row["message_id"] or item.key, error)
+        return
+    intake.register.mark_moved(row["id"], folder)
+
+
+def _json_list(text: str | None) -> list[str]:
+    return list(json.loads(text or "[]"))

@@ -1,0 +1,403 @@
+"""The register edge: the SQLite intake register and the outbox of notices.
+
+One transaction per message records the submission, supersedes earlier ones and queues
+its notice, so a crash leaves either all of it or none of it. The file is plain SQLite
+that a recruiter can open with any tool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from intake_bot.archive import FILE_MODE, make_private_dirs
+
+STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "superseded")
+REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
+
+migrations = Migrations("intake-bot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """The submissions register and the replies outbox, as the specification names them."""
+    db.execute("""
+        CREATE TABLE submissions (
+            id INTEGER PRIMARY KEY,
+            reference TEXT UNIQUE,
+            vacancy_seq INTEGER,
+            message_id TEXT,
+            dedup_key TEXT NOT NULL UNIQUE,
+            raw_sha256 TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            registered_at TEXT NOT NULL,
+            sender TEXT,
+            sender_name TEXT,
+            reply_to TEXT,
+            subject TEXT,
+            vacancy_id TEXT,
+            status TEXT NOT NULL,
+            reasons TEXT NOT NULL DEFAULT '[]',
+            flags TEXT NOT NULL DEFAULT '[]',
+            document_path TEXT,
+            document_sha256 TEXT,
+            document_bytes INTEGER,
+            document_pages INTEGER,
+            document_name TEXT,
+            document_type TEXT,
+            attachments TEXT NOT NULL DEFAULT '[]',
+            raw_path TEXT,
+            raw_bytes INTEGER,
+            mailbox_key TEXT,
+            language TEXT,
+            notice_skipped TEXT,
+            superseded_by INTEGER REFERENCES submissions(id),
+            error TEXT,
+            moved_to TEXT
+        )""")
+    db.execute("CREATE INDEX submissions_vacancy ON submissions (vacancy_id, status)")
+    db.execute("CREATE INDEX submissions_sender ON submissions (sender, vacancy_id)")
+    db.execute("""
+        CREATE TABLE replies (
+            id INTEGER PRIMARY KEY,
+            submission_id INTEGER NOT NULL REFERENCES submissions(id),
+            kind TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            sent_at TEXT,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT,
+            subject TEXT,
+            content BLOB NOT NULL
+        )""")
+    db.execute("CREATE INDEX replies_status ON replies (status, next_attempt_at)")
+    db.execute("CREATE INDEX replies_recipient ON replies (recipient, created_at)")
+
+
+def utc_text(moment: dt.datetime) -> str:
+    """ISO 8601 UTC with a ``Z``, to the second: ``2026-06-12T21:59:59Z``."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def dedup_key(raw: bytes, message_id: str | None) -> str:
+    """One key per message however often it is delivered.
+
+    The Message-ID with the hash of the body: a second delivery that only adds trace
+    headers (Received, Delivered-To) is still the same message.
+    """
+    separator = raw.find(b"\r\n\r\n")
+    separator = raw.find(b"\n\n") if separator == -1 else separator
+    body = raw[separator:] if separator != -1 else raw
+    if not message_id:
+        return "sha256:" + hashlib.sha256(raw).hexdigest()
+    return f"{message_id}|" + hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as written to disk, for the register."""
+
+    path: Path
+    sha256: str
+    size: int
+    kind: str
+    name: str | None
+    pages: int | None
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """Everything to record about one handled message."""
+
+    dedup_key: str
+    raw_sha256: str
+    raw_path: Path
+    raw_bytes: int
+    received_at: dt.datetime
+    status: str
+    message_id: str | None = None
+    sender: str | None = None
+    sender_name: str | None = None
+    reply_to: str | None = None
+    subject: str | None = None
+    vacancy_id: str | None = None
+    reasons: Sequence[str] = ()
+    flags: Sequence[str] = ()
+    documents: Sequence[StoredDocument] = ()
+    mailbox_key: str | None = None
+    language: str | None = None
+    error: str | None = None
+    keep_first: bool = False  # the vacancy keeps the first accepted submission, not the latest
+    notice_kind: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A rendered notice, ready to queue."""
+
+    kind: str
+    recipient: str
+    message_id: str
+    subject: str
+    content: bytes
+
+
+#: Renders the notice once the reference is known: (reference, kept_reference) -> Notice.
+NoticeRenderer = Callable[[str | None, str | None], Notice]
+
+
+class RegisterError(Exception):
+    """The register cannot be opened or written; the message is one line."""
+
+
+class Register:
+    """The intake register: submissions and their notices."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            make_private_dirs(path.parent)
+            if not path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
+            self.db = Database(str(path))
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            migrations.apply(self.db)
+        except (sqlite3.Error, OSError) as error:
+            raise RegisterError(f"{path}: cannot open the register: {error}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def by_dedup_key(self, key: str) -> dict[str, Any] | None:
+        """The submission already recorded for this message, if any."""
+        rows = list(self.db.query("SELECT * FROM submissions WHERE dedup_key = ?", [key]))
+        return rows[0] if rows else None
+
+    def submission(self, submission_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM submissions WHERE id = ?", [submission_id]))
+        return rows[0] if rows else None
+
+    def replies_for(self, submission_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT id, kind, recipient, message_id, status, attempts, last_error, sent_at, "
+            "created_at, subject FROM replies WHERE submission_id = ? ORDER BY id",
+            [submission_id]))
+
+    def submissions(self, vacancy: str | None = None, status: str | None = None,
+                    reason: str | None = None, flag: str | None = None,
+                    since: str | None = None, until: str | None = None,
+                    order: str = "id") -> list[dict[str, Any]]:
+        """Submissions matching every given filter, in the given order."""
+        where, params = [], []
+        for column, value in (("vacancy_id", vacancy), ("status", status)):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        for column, value in (("reasons", reason), ("flags", flag)):
+            if value:
+                where.append(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)")
+                params.append(value)
+        if since:
+            where.append("received_at >= ?")
+            params.append(since)
+        if until:
+            where.append("received_at < ?")
+            params.append(until)
+        sql = "SELECT * FROM submissions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        return list(self.db.query(sql, params))
+
+    def pending_replies(self, now: dt.datetime, reply_id: int | None = None) -> list[dict[str, Any]]:
+        """Notices due for sending (pending, and past their back-off time)."""
+        if reply_id is not None:
+            return list(self.db.query("SELECT * FROM replies WHERE id = ? AND status != 'sent'",
+                                      [reply_id]))
+        return list(self.db.query(
+            "SELECT * FROM replies WHERE status = 'pending' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", [utc_text(now)]))
+
+    def pending_replies_of(self, submission_id: int) -> list[dict[str, Any]]:
+        return list(self.db.query(
+            "SELECT * FROM replies WHERE submission_id = ? AND status = 'pending'",
+            [submission_id]))
+
+    # -- writing ---------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.Error as error:
+            raise RegisterError(f"{self.path}: write failed: {error}") from error
+
+    def record(self, entry: NewSubmission, render: NoticeRenderer | None,
+               daily_limit: int, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Record one submission and queue its notice, in one transaction.
+
+        A redelivered message (same dedup key) returns the existing row untouched.
+        """
+        now = now or now_utc()
+        with self._transaction():
+            existing = self.by_dedup_key(entry.dedup_key)
+            if existing:
+                return existing
+            reference, sequence = self._next_reference(entry)
+            status, kept = self._resubmission_status(entry)
+            row = self._row(entry, reference, sequence, status, now)
+            submission_id = self.db["submissions"].insert(row).last_pk
+            if status == "accepted" and entry.vacancy_id and entry.sender:
+                self.db.execute(
+                    "UPDATE submissions SET status = 'superseded', superseded_by = ? "
+                    "WHERE vacancy_id = ? AND lower(sender) = lower(?) AND status = 'accepted' "
+                    "AND id != ?", [submission_id, entry.vacancy_id, entry.sender, submission_id])
+            if kept:
+                self.db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?",
+                                [kept["id"], submission_id])
+            if render is not None and entry.notice_kind:
+                notice = render(reference, kept["reference"] if kept else None)
+                skipped = self._notice_limit_reached(notice.recipient, daily_limit, now)
+                if skipped:
+                    self.db.execute("UPDATE submissions SET notice_skipped = ? WHERE id = ?",
+                                    [skipped, submission_id])
+                else:
+                    self.db["replies"].insert({
+                        "submission_id": submission_id, "kind": notice.kind,
+                        "recipient": notice.recipient, "message_id": notice.message_id,
+                        "status": "pending", "attempts": 0, "created_at": utc_text(now),
+                        "subject": notice.subject, "content": notice.content,
+                    })
+        result = self.submission(int(submission_id))  # type: ignore[arg-type]
+        assert result is not None
+        return result
+
+    def _next_reference(self, entry: NewSubmission) -> tuple[str | None, int | None]:
+        if not entry.vacancy_id or entry.status not in ("accepted", "rejected"):
+            return None, None
+        last = self.db.execute("SELECT MAX(vacancy_seq) FROM submissions WHERE vacancy_id = ?",
+                               [entry.vacancy_id]).fetchone()[0]
+        sequence = (last or 0) + 1
+        return f"{entry.vacancy_id}-{sequence:04d}", sequence
+
+    def _resubmission_status(self, entry: NewSubmission) -> tuple[str, dict[str, Any] | None]:
+        """With ``resubmission = "first"`` a later accepted submission is kept aside."""
+        if entry.status != "accepted" or not entry.keep_first or not entry.sender:
+            return entry.status, None
+        rows = list(self.db.query(
+            "SELECT id, reference FROM submissions WHERE vacancy_id = ? AND lower(sender) = "
+            "lower(?) AND status = 'accepted' ORDER BY id LIMIT 1",
+            [entry.vacancy_id, entry.sender]))
+        return ("superseded", rows[0]) if rows else (entry.status, None)
+
+    def _notice_limit_reached(self, recipient: str, limit: int, now: dt.datetime) -> str | None:
+        since = utc_text(now - dt.timedelta(days=1))
+        count = self.db.execute(
+            "SELECT COUNT(*) FROM replies WHERE lower(recipient) = lower(?) AND created_at > ?",
+            [recipient, since]).fetchone()[0]
+        if count >= limit:
+            return f"daily-limit: {count} notices to this address in 24 hours (limit {limit})"
+        return None
+
+    def _row(self, entry: NewSubmission, reference: str | None, sequence: int | None,
+             status: str, now: dt.datetime) -> dict[str, Any]:
+        primary = entry.documents[0] if entry.documents else None
+        return {
+            "reference": reference,
+            "vacancy_seq": sequence,
+            "message_id": entry.message_id,
+            "dedup_key": entry.dedup_key,
+            "raw_sha256": entry.raw_sha256,
+            "received_at": utc_text(entry.received_at),
+            "registered_at": utc_text(now),
+            "sender": entry.sender,
+            "sender_name": entry.sender_name,
+            "reply_to": entry.reply_to,
+            "subject": entry.subject,
+            "vacancy_id": entry.vacancy_id,
+            "status": status,
+            "reasons": json.dumps(list(entry.reasons)),
+            "flags": json.dumps(list(entry.flags)),
+            "document_path": str(primary.path) if primary else None,
+            "document_sha256": primary.sha256 if primary else None,
+            "document_bytes": primary.size if primary else None,
+            "document_pages": primary.pages if primary else None,
+            "document_name": primary.name if primary else None,
+            "document_type": primary.kind if primary else None,
+            "attachments": json.dumps([
+                {"name": d.name, "type": d.kind, "bytes": d.size, "pages": d.pages,
+                 "sha256": d.sha256, "path": str(d.path)} for d in entry.documents]),
+            "raw_path": str(entry.raw_path),
+            "raw_bytes": entry.raw_bytes,
+            "mailbox_key": entry.mailbox_key,
+            "language": entry.language,
+            "notice_skipped": None if entry.notice_kind else "no notice: " + status,
+            "error": entry.error,
+            **entry.extra,
+        }
+
+    def mark_sent(self, reply_id: int, now: dt.datetime | None = None) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE replies SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = NULL WHERE id = ?", [utc_text(now or now_utc()), reply_id])
+
+    def mark_attempt_failed(self, reply_id: int, error: str, permanent: bool,
+                            retry_at: dt.datetime | None) -> None:
+        with self._transaction():
+            self.db.execute(
+                "UPDATE replies SET status = ?, attempts = attempts + 1, last_error = ?, "
+                "next_attempt_at = ? WHERE id = ?",
+                ["failed" if permanent else "pending", error[:500],
+                 utc_text(retry_at) if retry_at else None, reply_id])
+
+    def requeue(self, reply_id: int | None) -> int:
+        """Put failed (or all unsent) notices back in the queue for an immediate retry."""
+        with self._transaction():
+            if reply_id is None:
+                cursor = self.db.execute(
+                    "UPDATE replies SET status = 'pending', next_attempt_at = NULL "
+                    "WHERE status IN ('pending', 'failed')")
+            else:
+                cursor = self.db.execute(
+                    "UPDATE replies SET status = 'pending', next_attempt_at = NULL "
+                    "WHERE id = ? AND status != 'sent'", [reply_id])
+            return cursor.rowcount
+
+    def mark_moved(self, submission_id: int, folder: str) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE submissions SET moved_to = ? WHERE id = ?",
+                            [folder, submission_id])
+
+    def status_counts(self, since_id: int = 0) -> dict[str, int]:
+        return {row["status"]: row["n"] for row in self.db.query(
+            "SELECT status, COUNT(*) AS n FROM submissions WHERE id > ? GROUP BY status",
+            [since_id])}
+
+    def max_id(self) -> int:
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]

@@ -1,0 +1,79 @@
+"""The rules, in the one ordered place where they are registered.
+
+Adding a rule: write one module with a ``RULE`` and append it here; the pipeline does not
+change. The order is the order in which reasons are reported to the candidate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from intake_bot.config import Vacancy
+from intake_bot.rules import (
+    attachment_count,
+    channel,
+    cv,
+    deadline,
+    document_readable,
+    document_size,
+    document_type,
+    eligibility,
+    file_name,
+    letter,
+    message_size,
+    nationality,
+    page_limit,
+    references,
+    text_found,
+    word_limit,
+)
+from intake_bot.rules.base import Application, Document, Rule
+
+RULES: tuple[Rule, ...] = (
+    channel.RULE,
+    message_size.RULE,
+    deadline.RULE,
+    attachment_count.RULE,
+    document_type.RULE,
+    document_size.RULE,
+    document_readable.RULE,
+    page_limit.RULE,
+    word_limit.RULE,
+    file_name.RULE,
+    text_found.RULE,
+    letter.RULE,
+    cv.RULE,
+    nationality.RULE,
+    references.RULE,
+    eligibility.RULE,
+)
+
+
+def needs_text(vacancy: Vacancy, rules: Sequence[Rule] = RULES) -> bool:
+    """Whether any rule that is on for this vacancy reads the documents' text."""
+    return any(rule.needs_text and rule.policy(vacancy) != "off" for rule in rules)
+
+
+def apply_rules(application: Application,
+                rules: Sequence[Rule] = RULES) -> tuple[list[str], list[str]]:
+    """Run every rule that is on for the vacancy; return (reasons, flags), each deduplicated.
+
+    Every rule runs, so the candidate hears about every problem at once, except that a
+    rule which moots the documents (wrong channel, message too large) silences the
+    document rules.
+    """
+    reasons: dict[str, None] = {}
+    flags: dict[str, None] = {}
+    documents_moot = False
+    for rule in rules:
+        policy = rule.policy(application.vacancy)
+        if policy == "off" or (documents_moot and rule.about_documents):
+            continue
+        codes = rule.check(application)
+        target = reasons if policy == "reject" else flags
+        target.update(dict.fromkeys(codes))
+        documents_moot = documents_moot or (bool(codes) and rule.moots_documents)
+    return list(reasons), [flag for flag in flags if flag not in reasons]
+
+
+__all__ = ["RULES", "Application", "Document", "Rule", "apply_rules", "needs_text"]

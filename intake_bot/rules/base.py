@@ -1,0 +1,65 @@
+"""What a rule is and what it sees: an application, already parsed and inspected."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from intake_bot.config import Policy, Vacancy
+from intake_bot.documents import DocumentInfo
+
+
+@dataclass(frozen=True)
+class Document:
+    """One attached document: its sanitised display name, size and what inspection found."""
+
+    name: str | None
+    size: int
+    info: DocumentInfo
+
+
+@dataclass(frozen=True)
+class Application:
+    """Everything a rule may look at; rules never touch the mailbox, disk or register."""
+
+    vacancy: Vacancy
+    received_at: dt.datetime  # aware, when the receiving server accepted the message
+    documents: tuple[Document, ...]
+    complete: bool = True  # False when the message was too large to be fetched whole
+
+    @cached_property
+    def text(self) -> str:
+        """The text of every readable document, joined (empty for scans)."""
+        return "\n".join(d.info.text for d in self.documents if d.info.readable and d.info.text)
+
+
+def always_reject(_vacancy: Vacancy) -> Policy:
+    """The policy of the attachment and deadline rules: a breach always rejects."""
+    return "reject"
+
+
+def check_policy(check: str) -> Callable[[Vacancy], Policy]:
+    """The policy of a content rule: what the vacancy's ``[vacancy.checks]`` says."""
+    return lambda vacancy: vacancy.policy(check)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named, documented, pure check returning the reason codes it finds.
+
+    ``policy`` says what a finding does for a vacancy (``reject``, ``flag`` or ``off``);
+    ``needs_text`` asks the pipeline to extract the documents' text; ``moots_documents``
+    means that once this rule finds something, the document rules have nothing to say
+    (an application sent to the wrong channel is not checked for its attachments).
+    """
+
+    name: str
+    description: str
+    codes: tuple[str, ...]
+    check: Callable[[Application], Sequence[str]]
+    policy: Callable[[Vacancy], Policy] = always_reject
+    needs_text: bool = False
+    moots_documents: bool = False
+    about_documents: bool = True

@@ -1,0 +1,125 @@
+"""Shared fixtures: a project folder with a configuration, vacancies and an embedded mailbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from intake_bot.config import Config, load_config
+
+# pytest_plugins: added when the server fixtures land
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+DRP_VACANCY = """
+[[vacancy]]
+id = "DRP"
+title = "Officer – Democratic Resilience and Partnerships"
+aliases = ["Officier – Résilience démocratique et partenariats"]
+reference = "NATO-PA-2026-07"
+deadline = "2026-06-12T23:59"
+timezone = "Europe/Brussels"
+languages = ["en", "fr"]
+[vacancy.attachments]
+count = 1
+types = ["pdf"]
+max_bytes = 10_000_000
+"""
+
+SG_VACANCY = """
+[[vacancy]]
+id = "SG"
+title = "Secretary General"
+deadline = "2027-02-28T23:59"
+timezone = "Europe/Brussels"
+languages = ["en"]
+"""
+
+
+@dataclass
+class Project:
+    """A throw-away deployment: config, vacancies, Maildir inbox, outbox, register."""
+
+    root: Path
+    config_path: Path
+
+    @property
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+    @property
+    def maildir(self) -> Path:
+        return self.root / "var" / "mailbox"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "var" / "outbox"
+
+    def deliver(self, raw: bytes, at: dt.datetime, name: str | None = None) -> Path:
+        """Deliver a message into the Maildir with the given delivery time."""
+        for sub in ("tmp", "new", "cur"):
+            (self.maildir / sub).mkdir(parents=True, exist_ok=True)
+        stamp = at.timestamp()
+        name = name or f"{stamp:.6f}.{len(list((self.maildir / 'new').iterdir()))}.test"
+        path = self.maildir / "new" / name
+        path.write_bytes(raw)
+        os.utime(path, (stamp, stamp))
+        return path
+
+    def inbox(self) -> list[Path]:
+        return [p for sub in ("new", "cur") for p in (self.maildir / sub).iterdir()]
+
+    def folder(self, name: str) -> list[Path]:
+        base = self.maildir / f".{name}"
+        return [p for sub in ("new", "cur") if (base / sub).exists()
+                for p in (base / sub).iterdir()]
+
+    def notices(self) -> list[Path]:
+        return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> Callable[..., Project]:
+    """Write a configuration with the given vacancies (TOML text) and extra settings."""
+
+    def make(vacancies: str = DRP_VACANCY + SG_VACANCY, extra: str = "") -> Project:
+        root = tmp_path / "project"
+        (root / "config").mkdir(parents=True, exist_ok=True)
+        (root / "config" / "vacancies.toml").write_text(vacancies, encoding="utf-8")
+        config_path = root / "config" / "intake.toml"
+        config_path.write_text(textwrap.dedent(f"""
+            [mailbox]
+            url = "maildir:../var/mailbox"
+            [smtp]
+            url = "outbox:../var/outbox"
+            from = "NATO PA Recruitment <recruitment@example.org>"
+            [register]
+            path = "../var/register.db"
+            documents = "../var/documents"
+            [schedule]
+            poll_seconds = 60
+            [vacancies]
+            path = "vacancies.toml"
+            """) + extra, encoding="utf-8")
+        return Project(root, config_path)
+
+    return make
+
+
+@pytest.fixture
+def project(make_project: Callable[..., Project]) -> Project:
+    return make_project()
+
+
+def brussels(text: str) -> dt.datetime:
+    """An aware datetime in Brussels time, e.g. ``brussels("2026-06-12T23:59:59")``."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Europe/Brussels"))

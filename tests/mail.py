@@ -1,0 +1,31 @@
+"""Build real MIME messages for the tests, as candidates' mail clients would send them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+DRP_TITLE = "Officer – Democratic Resilience and Partnerships"
+
+
+def application(subject: str = DRP_TITLE, sender: str = "Alice Martin <alice@example.net>",
+                attachments: Sequence[tuple[str | None, bytes, str]] = (),
+                body: str = "Dear Sir or Madam,\n\nPlease find my application attached.\n",
+                headers: dict[str, str] | None = None, message_id: str | None = None,
+                inline: bool = False) -> bytes:
+    """A candidate's e-mail; attachments are (file name or None, bytes, MIME type)."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "recruitment@example.org"
+    message["Subject"] = subject
+    message["Date"] = "Wed, 10 Jun 2026 09:00:00 +0200"
+    message["Message-ID"] = message_id or make_msgid(domain="example.net")
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    for filename, data, mime in attachments:
+        maintype, subtype = mime.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename,
+                               disposition="inline" if inline else "attachment")
+    return message.as_bytes()

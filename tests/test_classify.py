@@ -1,0 +1,70 @@
+"""Robots are registered as ignored and never answered (RFC 3834, RFC 5230)."""
+
+from __future__ import annotations
+
+import pytest
+
+from intake_bot.classify import classify
+from intake_bot.parse import parse_message
+from tests.mail import application
+
+OWN = {"recruitment@example.org"}
+
+
+def classify_with(headers: dict[str, str] | None = None, sender: str = "Alice <alice@example.net>",
+                  raw: bytes | None = None) -> str | None:
+    return classify(parse_message(raw or application(sender=sender, headers=headers)), OWN)
+
+
+def test_a_person_is_not_a_robot():
+    assert classify_with() is None
+    assert classify_with({"Auto-Submitted": "no"}) is None
+    assert classify_with({"Precedence": "first-class"}) is None
+
+
+@pytest.mark.parametrize("headers, reason", [
+    ({"Auto-Submitted": "auto-replied"}, "auto-submitted"),
+    ({"Auto-Submitted": "auto-generated"}, "auto-submitted"),
+    ({"Auto-Submitted": "auto-notified; owner-email=x@y.z"}, "auto-submitted"),
+    ({"Precedence": "bulk"}, "auto-submitted"),
+    ({"Precedence": "junk"}, "auto-submitted"),
+    ({"X-Auto-Response-Suppress": "All"}, "auto-submitted"),
+    ({"X-Auto-Response-Suppress": "DR, OOF"}, "auto-submitted"),
+    ({"X-Autoreply": "yes"}, "auto-submitted"),
+    ({"Precedence": "list"}, "mailing-list"),
+    ({"List-Id": "<jobs.lists.example.org>"}, "mailing-list"),
+    ({"List-Unsubscribe": "<mailto:leave@example.org>"}, "mailing-list"),
+    ({"Return-Path": "<>"}, "bounce"),
+])
+def test_robot_headers(headers, reason):
+    assert classify_with(headers) == reason
+
+
+@pytest.mark.parametrize("sender, reason", [
+    ("MAILER-DAEMON@mx.example.net", "bounce"),
+    ("Mail Delivery System <postmaster@example.net>", "bounce"),
+    ("jobs-request@lists.example.org", "mailing-list"),
+    ("owner-jobs@lists.example.org", "mailing-list"),
+    ("LISTSERV@lists.example.org", "mailing-list"),
+    ("majordomo@example.org", "mailing-list"),
+    ("no-reply@example.com", "auto-submitted"),
+    ("noreply@example.com", "auto-submitted"),
+    ("NATO PA Recruitment <recruitment@example.org>", "own-address"),
+    ("not an address", "no-sender"),
+    ("", "no-sender"),
+])
+def test_system_and_unusable_senders(sender, reason):
+    assert classify_with(sender=sender) == reason
+
+
+def test_delivery_status_report_is_a_bounce():
+    raw = (b"From: someone@example.net\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b\r\n"
+           b"Content-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n--b--\r\n")
+    assert classify_with(raw=raw) == "bounce"
+
+
+def test_message_without_from_has_no_sender():
+    raw = b"Subject: Officer\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n"
+    assert classify_with(raw=raw) == "no-sender"
