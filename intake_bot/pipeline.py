@@ -238,14 +238,15 @@ class Intake:
 
 def run_cycle(config: Config, stop: threading.Event | None = None,
               progress: Callable[[int], None] | None = None,
-              inspect: Inspector = inspect_document) -> CycleSummary:
+              inspect: Inspector = inspect_document,
+              clock: Callable[[], dt.datetime] = now_utc) -> CycleSummary:
     """Process every message waiting in the mailbox, then every notice that is due."""
     summary = CycleSummary()
     register = Register(config.register_path)
     mailbox = open_mailbox(config)
     transport = open_transport(config)
     try:
-        intake = Intake(config, register, transport, inspect)
+        intake = Intake(config, register, transport, inspect, clock)
         for item in mailbox.pending():
             if stop is not None and stop.is_set():
                 log.info("stopping: %d message(s) handled, the rest stay in the inbox",

@@ -29,3 +29,19 @@ def application(subject: str = DRP_TITLE, sender: str = "Alice Martin <alice@exa
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename,
                                disposition="inline" if inline else "attachment")
     return message.as_bytes()
+
+
+def blank_pdf(pages: int = 1, user_password: str | None = None) -> bytes:
+    """A real PDF of blank pages, optionally encrypted with a user password (pypdf's writer)."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(width=595, height=842)
+    if user_password is not None:
+        writer.encrypt(user_password=user_password, owner_password="owner", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
