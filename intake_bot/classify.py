@@ -11,6 +11,9 @@ from collections.abc import Collection
 
 from intake_bot.parse import ParsedMessage
 
+#: The reason codes of ignored messages.
+IGNORED_REASONS = ("auto-submitted", "bounce", "mailing-list", "no-sender", "own-address")
+
 #: Local parts of system senders that never read replies.
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)$", re.IGNORECASE)
 _LIST_SENDERS = re.compile(r"^(listserv|majordomo|owner-.+|.+-request|.+-owner|.+-bounces?)$",

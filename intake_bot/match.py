@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from intake_bot.config import Vacancy
 
 
+#: The reason codes of unmatched messages.
+UNMATCHED_REASONS = ("unknown-vacancy", "ambiguous-vacancy")
+
+
 @dataclass(frozen=True)
 class Match:
     """The outcome of matching: one vacancy, or the reason code why not."""

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 #: A notice that still fails after this many tries is marked failed for a human to retry.
 MAX_SEND_ATTEMPTS = 10
 MAX_BACKOFF = dt.timedelta(hours=6)
+#: The reason recorded for a message that broke a step and was quarantined.
+QUARANTINE_REASON = "processing-error"
 
 
 @dataclass
@@ -193,7 +195,7 @@ class Intake:
             sender=parsed.sender if parsed else None,
             sender_name=parsed.sender_name if parsed else None,
             subject=parsed.subject if parsed else None,
-            reasons=("processing-error",), mailbox_key=item.key, error=reason)
+            reasons=(QUARANTINE_REASON,), mailbox_key=item.key, error=reason)
         return self.register.record(entry, None, 0, now=self.clock())
 
     # -- notices ---------------------------------------------------------------------
