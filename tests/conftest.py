@@ -13,7 +13,7 @@ import pytest
 
 from intake_bot.config import Config, load_config
 
-# pytest_plugins: added when the server fixtures land
+pytest_plugins = ["tests.fixtures_servers"]
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"

@@ -1,0 +1,289 @@
+"""The SMTP transport: sends notices through a real mail server, one connection per cycle."""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+import ssl
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from typing import Any
+
+from intake_bot import netsec
+from intake_bot.sending import PermanentFailure, TemporaryFailure
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PORTS = {"smtps": 465, "smtp": 587}
+
+# A line break that does not start a folded continuation line starts a new header line.
+# The atomic group keeps "\r\n " from being read as "\r" followed by "\n ".
+_HEADER_BREAK = re.compile(r"(?>\r\n|\r|\n)(?![ \t])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class SmtpTransport:
+    """Sends notices over one SMTP connection, opened on the first send and reused.
+
+    The pipeline sends every due notice of a cycle through one transport and closes it
+    at the end of the cycle. When the server has dropped the reused connection (idle
+    timeout, 421), the transport reconnects once and sends again. Not thread-safe. Failures are sorted for the caller:
+    :class:`TemporaryFailure` for anything worth retrying later (4xx replies, connection
+    refused, timeouts, TLS or login problems, which are about the server or the
+    configuration, not the notice) and :class:`PermanentFailure` when the server
+    refused this notice for good (5xx to the sender, recipients or content).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        implicit_tls: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout_s: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        """Describe the server; nothing is connected until the first send.
+
+        ``implicit_tls`` true means TLS from the first byte (``smtps``, port 465);
+        false means STARTTLS when the server offers it (``smtp``, port 587), and a
+        clear-text login only to a loopback address. The transport logs in only when
+        both ``user`` and ``password`` are given. ``ssl_context`` defaults to
+        :func:`intake_bot.netsec.make_ssl_context`; ``timeout_s`` bounds connecting and
+        every reply; ``local_hostname`` is the EHLO name (default: this host's FQDN).
+        """
+        self.host = host
+        self.port = port or DEFAULT_PORTS["smtps" if implicit_tls else "smtp"]
+        self.user = user
+        self._password = password
+        self._implicit_tls = implicit_tls
+        self._ssl_context = ssl_context or netsec.make_ssl_context()
+        self._timeout_s = timeout_s
+        self._local_hostname = local_hostname
+        self._smtp: smtplib.SMTP | None = None
+        if password and not user:
+            logger.warning(
+                "SMTP %s: a password is set but the URL names no user: not logging in", host
+            )
+
+    @classmethod
+    def from_url(
+        cls, url: str, password: str | None = None, *, ca_file: str | None = None, **options: Any
+    ) -> SmtpTransport:
+        """Build a transport from ``smtps://user@host:port`` or ``smtp://user@host:port``.
+
+        The port defaults to 465 (``smtps``) or 587 (``smtp``); the user is optional (no
+        login without it or without ``password``); a user name containing ``@`` is
+        written ``%40``. ``ca_file`` trusts a private CA (PEM) instead of the system's.
+        Other keyword arguments are those of the constructor. Raises
+        :class:`ValueError` for a malformed URL.
+        """
+        parsed = netsec.parse_server_url(url, DEFAULT_PORTS)
+        if parsed.path:
+            raise ValueError(
+                f"SMTP URL {url!r} may not have a path: expected smtps://USER@HOST:PORT"
+            )
+        return cls(
+            parsed.host,
+            port=parsed.port,
+            user=parsed.user,
+            password=password,
+            implicit_tls=parsed.implicit_tls,
+            ssl_context=netsec.make_ssl_context(ca_file),
+            **options,
+        )
+
+    def connect(self) -> None:
+        """Connect (and log in) now, e.g. to check a configuration; raises TemporaryFailure."""
+        self._session()
+
+    def send(self, message: EmailMessage, envelope_from: str, recipients: Sequence[str]) -> None:
+        """Send ``message`` from ``envelope_from`` to exactly ``recipients``.
+
+        The envelope comes only from the arguments: To, Cc and Bcc headers add no
+        recipient, Bcc is not transmitted, and a message whose header lines contain a
+        stray CR or LF (a header injection) is refused with :class:`PermanentFailure`
+        before anything is sent. When some recipients are refused and others accepted
+        the message is delivered; the refused ones are logged. Raises
+        :class:`TemporaryFailure` or :class:`PermanentFailure` as described on the
+        class.
+        """
+        _check_envelope(envelope_from, recipients)
+        _check_headers(message)
+        for attempt in (1, 2):
+            reused = self._smtp is not None
+            smtp = self._session()
+            try:
+                refused = smtp.send_message(
+                    message, from_addr=envelope_from, to_addrs=list(recipients)
+                )
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise _recipients_failure(self._where, exc.recipients) from exc
+            except smtplib.SMTPResponseException as exc:
+                if exc.smtp_code != 421:
+                    raise _reply_failure(self._where, exc.smtp_code, exc.smtp_error) from exc
+                dropped: OSError = exc  # 421: the server is closing the connection
+            except smtplib.SMTPNotSupportedError as exc:
+                # E.g. a non-ASCII address to a server without SMTPUTF8: retrying will not help.
+                raise PermanentFailure(f"{self._where}: {netsec.describe_error(exc)}") from exc
+            except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+                dropped = exc
+            except OSError as exc:
+                # A timeout or other failure mid-message: the server may hold the message
+                # already, so it is not sent again at once.
+                self._drop()
+                raise TemporaryFailure(f"{self._where}: sending failed: {_describe(exc)}") from exc
+            else:
+                if refused:
+                    logger.warning(
+                        "%s: delivered, but refused for %s",
+                        self._where,
+                        _describe_refusals(refused),
+                    )
+                logger.debug("%s: sent %s", self._where, message.get("Message-ID", "a message"))
+                return
+            finally:
+                if smtp.sock is None:  # smtplib closed it (421, or a lost connection)
+                    self._smtp = None
+            self._drop()
+            if not (reused and attempt == 1):
+                raise TemporaryFailure(
+                    f"{self._where}: sending failed: {_describe(dropped)}"
+                ) from dropped
+            # Typically the server closed the connection while it sat idle between notices.
+            logger.info(
+                "%s: connection dropped (%s); reconnecting once", self._where, _describe(dropped)
+            )
+
+    def close(self) -> None:
+        """Say QUIT and close the connection, if one is open; never raises."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit()
+        except OSError:
+            smtp.close()
+
+    @property
+    def _where(self) -> str:
+        return f"SMTP {self.host}:{self.port}"
+
+    def _drop(self) -> None:
+        """Forget a connection that can no longer be used."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
+
+    def _session(self) -> smtplib.SMTP:
+        """Return the open connection, or open, secure and log in a new one."""
+        if self._smtp is not None:
+            return self._smtp
+        try:
+            if self._implicit_tls:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host,
+                    self.port,
+                    self._local_hostname,
+                    timeout=self._timeout_s,
+                    context=self._ssl_context,
+                )
+            else:
+                smtp = smtplib.SMTP(
+                    self.host, self.port, self._local_hostname, timeout=self._timeout_s
+                )
+        except OSError as exc:
+            raise TemporaryFailure(f"{self._where}: cannot connect: {_describe(exc)}") from exc
+        try:
+            encrypted = self._start_session(smtp)
+        except netsec.CleartextRefused as exc:
+            smtp.close()
+            raise TemporaryFailure(f"{self._where}: {exc}") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            raise TemporaryFailure(
+                f"{self._where}: login refused for user {self.user!r}: {_describe(exc)}"
+            ) from exc
+        except OSError as exc:
+            smtp.close()
+            raise TemporaryFailure(
+                f"{self._where}: cannot start a session: {_describe(exc)}"
+            ) from exc
+        logger.debug("%s: connected (%s)", self._where, "TLS" if encrypted else "clear text")
+        self._smtp = smtp
+        return smtp
+
+    def _start_session(self, smtp: smtplib.SMTP) -> bool:
+        """Greet, upgrade with STARTTLS when offered, log in if configured; True when encrypted."""
+        smtp.ehlo_or_helo_if_needed()
+        encrypted = self._implicit_tls
+        if not encrypted and smtp.has_extn("starttls"):
+            smtp.starttls(context=self._ssl_context)
+            smtp.ehlo()
+            encrypted = True
+        if self.user and self._password:
+            assert smtp.sock is not None
+            netsec.require_encryption_or_loopback(
+                self.host, encrypted, peer=smtp.sock.getpeername()[0], secure_scheme="smtps"
+            )
+            smtp.login(self.user, self._password)
+        return encrypted
+
+
+def _check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
+    """Refuse an empty recipient list and addresses carrying control characters."""
+    if isinstance(recipients, str) or not recipients:
+        raise PermanentFailure("refusing to send: recipients must be a non-empty list of addresses")
+    for address in (envelope_from, *recipients):
+        if _CONTROL.search(address):
+            raise PermanentFailure(f"refusing to send: control character in address {address!r}")
+
+
+def _check_headers(message: EmailMessage) -> None:
+    """Refuse a message whose header names or values would start a header line of their own."""
+    for name, value in message.raw_items():
+        if _CONTROL.search(name) or ":" in name or _HEADER_BREAK.search(str(value)):
+            raise PermanentFailure(
+                f"refusing to send: header {name!r} contains a line break (header injection?)"
+            )
+
+
+def _reply_failure(where: str, code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:
+    """Classify one SMTP reply: 5xx is permanent, anything else worth retrying."""
+    kind = PermanentFailure if 500 <= code < 600 else TemporaryFailure
+    return kind(f"{where}: {code} {_text(text)}")
+
+
+def _recipients_failure(
+    where: str, refused: Mapping[str, tuple[int, bytes]]
+) -> TemporaryFailure | PermanentFailure:
+    """Classify a refusal of every recipient: temporary if any of them may succeed later."""
+    if not refused:
+        return PermanentFailure(f"{where}: no recipient accepted")
+    temporary = any(not 500 <= code < 600 for code, _ in refused.values())
+    kind = TemporaryFailure if temporary else PermanentFailure
+    return kind(f"{where}: recipient refused: {_describe_refusals(refused)}")
+
+
+def _describe_refusals(refused: Mapping[str, tuple[int, bytes]]) -> str:
+    return "; ".join(
+        f"{address}: {code} {_text(text)}" for address, (code, text) in refused.items()
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for an smtplib or network error (smtplib keeps code and text apart)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_text(exc.smtp_error)}"
+    return netsec.describe_error(exc)
+
+
+def _text(text: bytes | str) -> str:
+    """A server reply's text on one line."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return " ".join(text.split())
