@@ -119,9 +119,11 @@ def _progress_printer(every: int = 100) -> Callable[[int], None]:
 
 
 @cli.command("check-config")
+@click.option("--connect", is_flag=True,
+              help="Also connect and log in to the mailbox and the SMTP server.")
 @pass_context
 @one_line_errors
-def check_config(context: Context) -> None:
+def check_config(context: Context, connect: bool) -> None:
     """Validate the configuration, vacancies and templates, and print a summary."""
     from intake_bot.notices import check_templates
 
@@ -132,7 +134,29 @@ def check_config(context: Context) -> None:
         click.echo(f"warning: {warning}")
     rendered = check_templates(config)
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
+    if connect:
+        _check_connections(config)
     click.echo("configuration OK")
+
+
+def _check_connections(config: Config) -> None:
+    """Log in to both servers, reporting each in one line; the first failure ends the command."""
+    from intake_bot.mailbox import open_mailbox
+    from intake_bot.pipeline import open_transport
+
+    mailbox = open_mailbox(config)
+    try:
+        mailbox.connect()
+        click.echo(f"mailbox: connected and logged in ({config.mailbox_url})")
+    finally:
+        mailbox.close()
+    transport = open_transport(config)
+    try:
+        transport.connect()
+        click.echo(f"smtp: connected{' and logged in' if config.smtp_password_env else ''} "
+                   f"({config.smtp_url})")
+    finally:
+        transport.close()
 
 
 @cli.command()

@@ -130,9 +130,18 @@ class Config:
         """The vacancy with this id, if configured."""
         return next((v for v in self.vacancies if v.id == vacancy_id), None)
 
-    def secret(self, env_name: str | None) -> str | None:
-        """The password held in the named environment variable (never logged)."""
-        return os.environ.get(env_name) if env_name else None
+    def secret(self, env_name: str | None, section: str) -> str | None:
+        """The password held in the named environment variable (never logged).
+
+        Raises :class:`ConfigError` when the configuration names a variable that is not set.
+        """
+        if not env_name:
+            return None
+        value = os.environ.get(env_name)
+        if value is None:
+            raise ConfigError(self.path, f"[{section}] password_env",
+                              f"the environment variable {env_name} is not set")
+        return value
 
 
 def default_config_path() -> Path:
@@ -186,6 +195,8 @@ def load_config(path: Path | str) -> Config:
     )
     return config
 
+
+SERVER_PORTS = {"imaps": 993, "imap": 143, "smtps": 465, "smtp": 587}
 
 KNOWN_CONFIG_KEYS = {
     "mailbox": {"url", "password_env", "processed_folder", "quarantine_folder"},
@@ -362,6 +373,14 @@ def _resolve_url(path: Path, key: str, url: str, base: Path, schemes: tuple[str,
             if not folder:
                 raise ConfigError(path, key, f"{local} needs a folder path")
             return local + str((base / folder).resolve())
+    from intake_bot.netsec import parse_server_url
+
+    try:
+        parsed = parse_server_url(url, SERVER_PORTS)
+    except ValueError as error:
+        raise ConfigError(path, key, str(error)) from None
+    if url.startswith("imap") and parsed.user is None:
+        raise ConfigError(path, key, "names no user: expected imaps://USER@HOST:PORT/FOLDER")
     return url
 
 

@@ -38,6 +38,9 @@ class OutboxTransport:
         except OSError as error:
             raise TemporaryFailure(f"outbox {self.path}: {error.strerror}") from None
 
+    def connect(self) -> None:
+        """A local folder is always reachable."""
+
     def close(self) -> None:
         """Nothing to release."""
 

@@ -88,7 +88,7 @@ def open_transport(config: Config) -> Transport:
         return OutboxTransport(Path(url[len("outbox:"):]))
     from intake_bot.smtp import SmtpTransport
 
-    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env))
+    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))
 
 
 class Intake:

@@ -22,6 +22,10 @@ class Transport(Protocol):
         """Send one message or raise :class:`TemporaryFailure` / :class:`PermanentFailure`."""
         ...
 
+    def connect(self) -> None:
+        """Reach the server now (log in), e.g. to check a configuration."""
+        ...
+
     def close(self) -> None:
         """Close the connection, if any."""
         ...

@@ -1,6 +1,8 @@
 """The long-running service: one cycle every ``poll_seconds``, never two at once.
 
-APScheduler runs a single interval job (``max_instances=1``, ``coalesce=True``). SIGTERM
+APScheduler runs a single interval job (``max_instances=1``, ``coalesce=True``). When the
+IMAP server offers IDLE, a watcher on its own connection wakes the job as soon as mail
+arrives, so a candidate is answered within seconds rather than at the next poll. SIGTERM
 and SIGINT set a stop flag that the cycle checks between messages, so a message is never
 left half-handled; the scheduler then waits for the running cycle to end.
 """
@@ -15,8 +17,8 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from intake_bot.config import Config
-from intake_bot.mailbox import MailboxError
+from intake_bot.config import Config, ConfigError
+from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
 from intake_bot.register import RegisterError
 from intake_bot.sending import TemporaryFailure
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 JOB_ID = "intake-cycle"
 MAX_BACKOFF_SECONDS = 900
+#: How long one IDLE wait lasts before the watcher checks whether to stop.
+IDLE_WINDOW_SECONDS = 25.0
 
 
 class Service:
@@ -35,6 +39,9 @@ class Service:
         self.config = config
         self.cycle = cycle
         self.stop_event = threading.Event()
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.running = False
         self.failures = 0
         self.scheduler = BackgroundScheduler(timezone=dt.UTC)
 
@@ -42,30 +49,81 @@ class Service:
         """Serve until SIGTERM or SIGINT."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop_event.set())
-        self.scheduler.add_job(self._run_once, "interval", id=JOB_ID,
+        self.scheduler.add_job(self._run_cycles, "interval", id=JOB_ID,
                                seconds=self.config.poll_seconds, max_instances=1,
                                coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
         self.scheduler.start()
-        log.info("service started: polling every %d s", self.config.poll_seconds)
+        log.info("service started: a cycle every %d s", self.config.poll_seconds)
+        if not self.config.mailbox_url.startswith("maildir:"):
+            # A Maildir announces nothing; an IMAP server may (IDLE).
+            threading.Thread(target=self._watch_for_mail, name="idle-watcher",
+                             daemon=True).start()
         while not self.stop_event.wait(1.0):
             pass
         log.info("stopping: waiting for the current cycle to finish")
         self.scheduler.shutdown(wait=True)
         log.info("service stopped")
 
-    def _run_once(self) -> None:
+    def _run_cycles(self) -> None:
+        """One cycle, and another at once while new mail was announced meanwhile."""
+        with self.lock:
+            self.running = True
+        try:
+            while True:
+                self.wake.clear()
+                if not self._run_once() or self.stop_event.is_set() or not self.wake.is_set():
+                    break
+        finally:
+            with self.lock:
+                self.running = False
+        if self.wake.is_set() and not self.stop_event.is_set():
+            self._run_soon()
+
+    def _run_once(self) -> bool:
+        """Run one cycle; False when it failed and the next one was postponed."""
         try:
             self.cycle(self.config, stop=self.stop_event)
-        except (MailboxError, RegisterError, TemporaryFailure, OSError) as error:
+        except (MailboxError, RegisterError, TemporaryFailure, ConfigError, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
             log.error("cycle failed (%s); retrying in %d s", error, delay)
             self._postpone(delay)
+            return False
         except Exception:  # noqa: BLE001 - the service outlives any one bug
             self.failures += 1
             log.exception("cycle failed unexpectedly; retrying next cycle")
-        else:
-            self.failures = 0
+            return False
+        self.failures = 0
+        return True
+
+    def _watch_for_mail(self) -> None:
+        """Wake the job when the server announces mail (IMAP IDLE, on its own connection)."""
+        mailbox = None
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                mailbox = mailbox or open_mailbox(self.config)
+                if not mailbox.supports_idle:
+                    log.info("the mailbox offers no IDLE: polling every %d s",
+                             self.config.poll_seconds)
+                    break
+                if mailbox.wait_for_mail(IDLE_WINDOW_SECONDS):
+                    self.wake.set()
+                    with self.lock:
+                        idle = not self.running
+                    if idle:
+                        self._run_soon()
+                failures = 0
+            except (MailboxError, ConfigError) as error:
+                failures += 1
+                delay = min(5 * 2 ** failures, MAX_BACKOFF_SECONDS)
+                log.warning("IDLE watcher: %s; retrying in %d s", error, delay)
+                self.stop_event.wait(delay)
+        if mailbox is not None:
+            mailbox.close()
+
+    def _run_soon(self) -> None:
+        self.scheduler.modify_job(JOB_ID, next_run_time=dt.datetime.now(dt.UTC))
 
     def _postpone(self, seconds: float) -> None:
         next_run = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)

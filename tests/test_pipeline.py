@@ -302,7 +302,7 @@ def test_french_candidate_gets_french_first(project):
     run_cycle(project.config)
     notice = notices(project)[0]
     body = notice.get_content()
-    assert body.index("Madame, Monsieur") < body.index("Dear")
+    assert body.index("Bonjour Alice Martin") < body.index("Dear Alice Martin")
     assert notice["Subject"].startswith("Candidature reçue")
     assert rows(project)[0]["language"] == "fr"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from intake_bot.config import Config
+from intake_bot.config import Config, ConfigError
 from intake_bot.mailbox.base import Mailbox, MailboxError, MailItem
 
 
@@ -17,8 +17,11 @@ def open_mailbox(config: Config) -> Mailbox:
         return MaildirMailbox(Path(url[len("maildir:"):]), config.max_message_bytes)
     from intake_bot.mailbox.imap import ImapMailbox
 
-    return ImapMailbox.from_url(url, config.secret(config.mailbox_password_env),
-                                max_fetch_bytes=config.max_message_bytes)
+    password = config.secret(config.mailbox_password_env, "mailbox")
+    if password is None:
+        raise ConfigError(config.path, "[mailbox] password_env",
+                          "an IMAP mailbox needs the name of the variable holding its password")
+    return ImapMailbox.from_url(url, password, max_fetch_bytes=config.max_message_bytes)
 
 
 __all__ = ["MailItem", "Mailbox", "MailboxError", "open_mailbox"]

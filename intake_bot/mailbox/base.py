@@ -41,6 +41,19 @@ class Mailbox(Protocol):
         """Move one message out of the inbox into ``folder``, creating it when missing."""
         ...
 
+    def connect(self) -> None:
+        """Reach the mailbox now (log in), e.g. to check a configuration."""
+        ...
+
+    @property
+    def supports_idle(self) -> bool:
+        """Whether :meth:`wait_for_mail` is told of new mail by the server (IMAP IDLE)."""
+        ...
+
+    def wait_for_mail(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for new mail; True when some arrived."""
+        ...
+
     def close(self) -> None:
         """Release connections and locks."""
         ...

@@ -71,6 +71,18 @@ class MaildirMailbox:
             raise MailboxError(f"maildir {self.path}: bad folder name {folder!r}")
         return self.path / f".{folder}"
 
+    def connect(self) -> None:
+        """A local folder is always reachable."""
+
+    @property
+    def supports_idle(self) -> bool:
+        """A Maildir is polled."""
+        return False
+
+    def wait_for_mail(self, timeout_s: float) -> bool:
+        """Nothing announces new files: always False (the service polls)."""
+        return False
+
     def close(self) -> None:
         """Nothing to release."""
 

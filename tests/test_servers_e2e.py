@@ -1,0 +1,149 @@
+"""End to end against real servers: applications in Dovecot, notices to an aiosmtpd sink."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+
+import pytest
+
+from intake_bot.config import load_config
+from intake_bot.mailbox import MailboxError
+from intake_bot.pipeline import run_cycle
+from tests.conftest import brussels
+from tests.mail import application, blank_pdf
+
+pytestmark = pytest.mark.servers
+ON_TIME = brussels("2026-06-10T10:00:00")
+
+
+@pytest.fixture
+def served(make_project, fresh_dovecot, smtp_sink, monkeypatch):
+    """A deployment whose mailbox is Dovecot and whose notices go to the sink."""
+    project = make_project()
+    text = project.config_path.read_text(encoding="utf-8")
+    text = text.replace('url = "maildir:../var/mailbox"',
+                        f'url = "{fresh_dovecot.url()}"\npassword_env = "TEST_IMAP_PASSWORD"')
+    text = text.replace('url = "outbox:../var/outbox"', f'url = "{smtp_sink.url()}"')
+    project.config_path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
+    return project, fresh_dovecot, smtp_sink
+
+
+def submissions(project) -> list[dict]:
+    db = sqlite3.connect(load_config(project.config_path).register_path)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM submissions ORDER BY id")]
+    finally:
+        db.close()
+
+
+def replies(project) -> list[dict]:
+    db = sqlite3.connect(load_config(project.config_path).register_path)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute("SELECT * FROM replies ORDER BY id")]
+    finally:
+        db.close()
+
+
+def pdf_application(sender: str = "Alice Martin <alice@example.net>", **kwargs) -> bytes:
+    return application(sender=sender,
+                       attachments=[("Application.pdf", blank_pdf(2), "application/pdf")], **kwargs)
+
+
+def test_applications_in_dovecot_are_registered_answered_and_moved(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application(message_id="<a1@example.net>"), ON_TIME)
+    dovecot.append("INBOX", pdf_application(sender="bob@example.net"),
+                   brussels("2026-06-13T00:00:00"))
+    dovecot.append("INBOX", application(headers={"Auto-Submitted": "auto-replied"}), ON_TIME)
+    summary = run_cycle(project.config)
+    rows = submissions(project)
+    assert [(r["status"], json.loads(r["reasons"])) for r in rows] == [
+        ("accepted", []), ("rejected", ["late"]), ("ignored", ["auto-submitted"])]
+    assert rows[0]["received_at"] == "2026-06-10T08:00:00Z"
+    assert rows[0]["mailbox_key"].startswith("imap:")
+    assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 3
+    assert len(sink.received) == 2 and sink.connections == 1
+    notice = sink.received[0].message()
+    assert sink.received[0].rcpt_tos == ["alice@example.net"]
+    assert notice["Auto-Submitted"] == "auto-replied" and notice["In-Reply-To"] == "<a1@example.net>"
+    assert summary.sent == 2
+    # nothing changes on a second run
+    again = run_cycle(project.config)
+    assert again.handled == 0 and again.sent == 0 and len(sink.received) == 2
+
+
+def test_crash_between_register_and_move_does_not_register_or_answer_twice(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application(), ON_TIME)
+    config = project.config
+    from intake_bot.mailbox.imap import ImapMailbox
+
+    original_move = ImapMailbox.move
+    ImapMailbox.move = lambda self, key, folder: (_ for _ in ()).throw(SystemExit("killed"))
+    try:
+        with pytest.raises(SystemExit):
+            run_cycle(config)
+    finally:
+        ImapMailbox.move = original_move
+    assert len(dovecot.uids("INBOX")) == 1 and len(sink.received) == 1
+    summary = run_cycle(config)
+    assert summary.handled == 0 and summary.already_registered == 1
+    assert len(submissions(project)) == 1 and len(sink.received) == 1
+    assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 1
+
+
+def test_dovecot_stopped_mid_run_loses_nothing(served):
+    project, dovecot, sink = served
+    for index in range(3):
+        dovecot.append("INBOX", pdf_application(sender=f"c{index}@example.net"), ON_TIME)
+
+    def stop_after_first(count: int) -> None:
+        if count == 1:
+            dovecot.stop()
+
+    try:
+        # The fetched batch is still handled; its moves fail and the messages stay put.
+        first = run_cycle(project.config, progress=stop_after_first)
+    except MailboxError:
+        first = None
+    finally:
+        dovecot.start()
+    assert first is None or first.move_failures >= 1
+    run_cycle(project.config)
+    rows = submissions(project)
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"accepted"}
+    assert sorted(r.rcpt_tos[0] for r in sink.received) == [
+        "c0@example.net", "c1@example.net", "c2@example.net"]
+    assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 3
+
+
+def test_smtp_451_then_accepting_retries_with_backoff(served):
+    project, dovecot, sink = served
+    sink.handler.answer_next(1, "451 4.3.0 Try again later")
+    dovecot.append("INBOX", pdf_application(), ON_TIME)
+    now = dt.datetime.now(dt.UTC)
+    run_cycle(project.config, clock=lambda: now)
+    [reply] = replies(project)
+    assert reply["status"] == "pending" and reply["attempts"] == 1 and "451" in reply["last_error"]
+    assert dovecot.uids("INBOX") == []  # registered and queued: the message may leave the inbox
+    run_cycle(project.config, clock=lambda: now)  # back-off not over: nothing sent
+    assert len(sink.received) == 0
+    run_cycle(project.config, clock=lambda: now + dt.timedelta(hours=1))
+    [reply] = replies(project)
+    assert reply["status"] == "sent" and reply["attempts"] == 2 and len(sink.received) == 1
+
+
+def test_smtp_550_fails_one_notice_and_never_blocks_the_others(served):
+    project, dovecot, sink = served
+    sink.handler.refuse_recipient("gone@example.net", "550 5.1.1 No such user")
+    dovecot.append("INBOX", pdf_application(sender="gone@example.net"), ON_TIME)
+    dovecot.append("INBOX", pdf_application(sender="bob@example.net"), ON_TIME)
+    run_cycle(project.config)
+    statuses = {r["recipient"]: r["status"] for r in replies(project)}
+    assert statuses == {"gone@example.net": "failed", "bob@example.net": "sent"}
+    assert [r.rcpt_tos for r in sink.received] == [["bob@example.net"]]
