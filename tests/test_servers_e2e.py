@@ -18,19 +18,6 @@ pytestmark = pytest.mark.servers
 ON_TIME = brussels("2026-06-10T10:00:00")
 
 
-@pytest.fixture
-def served(make_project, fresh_dovecot, smtp_sink, monkeypatch):
-    """A deployment whose mailbox is Dovecot and whose notices go to the sink."""
-    project = make_project()
-    text = project.config_path.read_text(encoding="utf-8")
-    text = text.replace('url = "maildir:../var/mailbox"',
-                        f'url = "{fresh_dovecot.url()}"\npassword_env = "TEST_IMAP_PASSWORD"')
-    text = text.replace('url = "outbox:../var/outbox"', f'url = "{smtp_sink.url()}"')
-    project.config_path.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
-    return project, fresh_dovecot, smtp_sink
-
-
 def submissions(project) -> list[dict]:
     db = sqlite3.connect(load_config(project.config_path).register_path)
     db.row_factory = sqlite3.Row
