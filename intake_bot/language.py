@@ -8,11 +8,8 @@ from collections.abc import Sequence
 _WORDS = re.compile(r"[a-zàâäçéèêëîïôöùûüÿœæ']+")
 _ACCENTED = re.compile(r"[àâçéèêëîïôùûœ]")
 _MARKERS = {
-    "fr": frozenset("""je vous madame monsieur candidature veuillez bonjour poste ci-joint
-        cordialement mon ma mes le la les des pour avec est une dans sur suis votre trouverez
-        lettre salutations objet et au aux""".split()),
-    "en": frozenset("""i you dear application please attached regards my the for with is a an
-        in on am your find letter sincerely kind and to of""".split()),
+    "fr": frozenset(["je", "vous", "madame", "monsieur", "candidature", "veuillez", "bonjour", "poste", "ci-joint", "cordialement", "mon", "ma", "mes", "le", "la", "les", "des", "pour", "avec", "est", "une", "dans", "sur", "suis", "votre", "trouverez", "lettre", "salutations", "objet", "et", "au", "aux"]),
+    "en": frozenset(["i", "you", "dear", "application", "please", "attached", "regards", "my", "the", "for", "with", "is", "a", "an", "in", "on", "am", "your", "find", "letter", "sincerely", "kind", "and", "to", "of"]),
 }
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from intake_bot.config import Vacancy
 
-
 #: The reason codes of unmatched messages.
 UNMATCHED_REASONS = ("unknown-vacancy", "ambiguous-vacancy")
 

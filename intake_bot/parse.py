@@ -130,7 +130,7 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
 
 def _decoded_headers(message: Message) -> dict[str, list[str]]:
     headers: dict[str, list[str]] = {}
-    for name in message.keys():
+    for name in message.keys():  # keys() alone leaves the values unparsed
         key = clean_text(str(name)).lower()
         if key in headers:
             continue

@@ -140,7 +140,7 @@ class Intake:
 
     def _store_documents(self, decision: Decision) -> list[StoredDocument]:
         stored = []
-        for attachment, document in zip(decision.attachments, decision.documents):
+        for attachment, document in zip(decision.attachments, decision.documents, strict=True):
             path, digest = self.archive.store_document(attachment.data, document.info.kind)
             stored.append(StoredDocument(path=path, sha256=digest, size=document.size,
                                          kind=document.info.kind, name=document.name,

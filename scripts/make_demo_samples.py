@@ -6,11 +6,10 @@ The output is committed; this script documents how it was made and remakes it.
 
 from __future__ import annotations
 
-import io
 import sys
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -67,7 +66,7 @@ SAMPLES = [
                       ("Letter.pdf", make_application_pdf(name="Carlos Ruiz", cv=False, references=0), "application/pdf")])),
     ("05-word-document", "2026-06-08T11:20:00+02:00",
      "the application as a Word document instead of a PDF",
-     lambda: message("Piotr Nowak <piotr.nowak@example.pl>", f"Officer - Democratic Resilience and Partnerships",
+     lambda: message("Piotr Nowak <piotr.nowak@example.pl>", "Officer - Democratic Resilience and Partnerships",
                      "Dear recruitment team,\n\nPlease find my application attached.\n\nPiotr Nowak\n",
                      "2026-06-08T11:19:00+02:00",
                      [("application.docx", make_docx(["Dear Sir or Madam,", "I am writing to apply.", "Curriculum vitae", "Nationality: Polish"]),

@@ -94,7 +94,7 @@ def make_project(tmp_path: Path) -> Callable[..., Project]:
         (root / "config").mkdir(parents=True, exist_ok=True)
         (root / "config" / "vacancies.toml").write_text(vacancies, encoding="utf-8")
         config_path = root / "config" / "intake.toml"
-        config_path.write_text(textwrap.dedent(f"""
+        config_path.write_text(textwrap.dedent("""
             [mailbox]
             url = "maildir:../var/mailbox"
             [smtp]

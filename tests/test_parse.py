@@ -21,7 +21,7 @@ def test_rfc2047_subject_folded_over_lines_decodes_to_one_line():
 
 def test_raw_utf8_subject_and_display_name():
     raw = ("From: Zoë Ünal <zoe@example.net>\r\nSubject: Officier – Résilience\r\n\r\nhi\r\n"
-           ).encode("utf-8")
+           ).encode()
     parsed = parse_message(raw)
     assert parsed.subject == "Officier – Résilience"
     assert parsed.sender_name == "Zoë Ünal"

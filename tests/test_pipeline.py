@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -56,8 +57,8 @@ def test_valid_application_is_accepted_acknowledged_and_moved(project):
     assert row["sender"] == "alice@example.net" and row["sender_name"] == "Alice Martin"
     assert row["reply_to"] == "alice@example.net"
     assert row["document_pages"] == 2 and row["document_name"] == "Application.pdf"
-    assert open(row["document_path"], "rb").read().startswith(b"%PDF-")
-    assert open(row["raw_path"], "rb").read() == raw
+    assert Path(row["document_path"]).read_bytes().startswith(b"%PDF-")
+    assert Path(row["raw_path"]).read_bytes() == raw
     assert project.inbox() == [] and len(project.folder("Processed")) == 1
     [notice] = notices(project)
     assert notice["To"] == "alice@example.net"
