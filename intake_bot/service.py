@@ -16,6 +16,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake_bot.config import Config
+from intake_bot.housekeeping import after_cycle
 from intake_bot.mailbox import MailboxError
 from intake_bot.pipeline import CycleSummary, run_cycle
 from intake_bot.register import RegisterError
@@ -56,6 +57,7 @@ class Service:
     def _run_once(self) -> None:
         try:
             self.cycle(self.config, stop=self.stop_event)
+            after_cycle(self.config)  # retention purges and the daily digest
         except (MailboxError, RegisterError, TemporaryFailure, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
