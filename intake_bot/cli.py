@@ -28,6 +28,7 @@ from intake_bot.mailbox import MailboxError
 from intake_bot.output import decoded, render_rows
 from intake_bot.purge import PurgeOutcome
 from intake_bot.register import STATUSES, Register, RegisterError
+from intake_bot.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.sending import PermanentFailure, TemporaryFailure
 from intake_bot.stats import plural
 
@@ -359,6 +360,41 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
     lines += [f"delete: {path.relative_to(documents)}" for path in plan.files]
     lines += [f"keep:   {path}" for path in plan.kept]
     return lines
+
+
+@cli.command("review")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to listen on; keep the loopback and put the sign-on proxy in front.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@pass_context
+@one_line_errors
+def review_command(context: Context, host: str, port: int) -> None:
+    """Open the register in the browser (Datasette): facets, canned queries, documents."""
+    from intake_bot import review
+
+    config = context.config
+    if not review.is_loopback(host):
+        click.echo(f"warning: listening on {host}: whoever reaches this port sees candidates' "
+                   "data; keep 127.0.0.1 behind a sign-on proxy instead", err=True)
+    click.echo(f"browser view of {config.register_path} at http://{host}:{port}/ "
+               "(Ctrl+C to stop)")
+    review.serve(config, host, port)
+
+
+@cli.command("report")
+@click.option("--vacancy", required=True, help="The vacancy id, e.g. DRP.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The PNG file to write [default: <vacancy>-report.png].")
+@pass_context
+@one_line_errors
+def report_command(context: Context, vacancy: str, output: Path | None) -> None:
+    """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
+    from intake_bot.report import write_report
+
+    with context.opened_register() as store:
+        path = write_report(context.config, store, vacancy,
+                            output or Path(f"{vacancy}-report.png"), dt.datetime.now(dt.UTC))
+    click.echo(f"report written to {path}")
 
 
 @cli.command("digest")

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import stat
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 from intake_bot.cli import cli
 from intake_bot.config import ConfigError, load_config
 from tests.conftest import Project, write_project
+from tests.extras import need
 from tests.filled import VACANCIES, fill, invoke
 
 
@@ -126,6 +128,28 @@ def test_stats_as_a_table_for_one_vacancy(filled):
     assert "SG" not in out
 
 
+# -- report ---------------------------------------------------------------------------
+
+def test_report_draws_a_png(filled, tmp_path):
+    need("matplotlib")
+    target = tmp_path / "out" / "drp.png"
+    code, out, err = invoke(filled, "report", "--vacancy", "DRP", "--output", str(target))
+    assert code == 0, err
+    assert out == f"report written to {target}\n"
+    data = target.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (1100, 880)
+
+
+def test_report_without_matplotlib_says_which_extra(filled, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes the import fail
+    code, _, err = invoke(filled, "report", "--vacancy", "DRP", "--output", str(tmp_path / "x.png"))
+    assert code == 1
+    assert err == ("intake-bot: error: intake-bot report needs matplotlib, which is not "
+                   "installed: pip install 'intake-bot[report]'\n")
+
+
 # -- settings -------------------------------------------------------------------------
 
 def test_digest_and_retention_settings(tmp_path):
@@ -157,7 +181,7 @@ def test_bad_digest_settings_name_the_key(tmp_path, digest, key):
 
 def test_every_new_command_has_help(filled):
     for command in (["register", "export"], ["register", "stats"], ["register", "purge"],
-                    ["digest"]):
+                    ["review"], ["report"], ["digest"]):
         code, out, _ = invoke(filled, *command, "--help")
         assert code == 0 and "Usage:" in out
 
