@@ -13,7 +13,8 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,10 +23,14 @@ import click
 from intake_bot import __version__
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.describe import describe_config, describe_rules
+from intake_bot.errors import RecruiterError
 from intake_bot.mailbox import MailboxError
 from intake_bot.output import decoded, render_rows
+from intake_bot.purge import PurgeOutcome
 from intake_bot.register import STATUSES, Register, RegisterError
+from intake_bot.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.sending import PermanentFailure, TemporaryFailure
+from intake_bot.stats import plural
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -46,7 +51,8 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except ConfigError as error:
             fail(str(error), EXIT_CONFIG)
-        except (RegisterError, MailboxError, TemporaryFailure, PermanentFailure) as error:
+        except (RegisterError, MailboxError, TemporaryFailure, PermanentFailure,
+                RecruiterError) as error:
             fail(str(error))
         except sqlite3.Error as error:
             fail(f"register: {error}")
@@ -74,6 +80,15 @@ class Context:
     def register(self) -> Register:
         return Register(self.config.register_path)
 
+    @contextmanager
+    def opened_register(self) -> Iterator[Register]:
+        """The register, closed again on the way out."""
+        store = self.register()
+        try:
+            yield store
+        finally:
+            store.close()
+
 
 pass_context = click.make_pass_decorator(Context)
 
@@ -99,6 +114,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
 @one_line_errors
 def run(context: Context, once: bool) -> None:
     """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
+    from intake_bot.housekeeping import after_cycle
     from intake_bot.pipeline import run_cycle
     from intake_bot.service import Service
 
@@ -106,6 +122,12 @@ def run(context: Context, once: bool) -> None:
     if once:
         summary = run_cycle(config, progress=_progress_printer())
         click.echo(summary.line())
+        purged, digest_sent = after_cycle(config)
+        for outcome in purged:
+            click.echo(f"retention of {outcome.criteria.vacancy}: {outcome.line()}")
+        if digest_sent is not None:
+            click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: "
+                       f"{digest_sent.subject}")
         return
     Service(config).run()
 
@@ -268,6 +290,162 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
         transport.close()
         store.close()
     click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
+
+
+@register.command("export")
+@click.option("--vacancy", required=True, help="The vacancy id, e.g. DRP.")
+@click.option("--history", is_flag=True,
+              help="Every submission, instead of one row per candidate.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True,
+              help="CSV field separator; ';' for Excel in a locale whose decimal comma "
+                   "makes it expect one.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (owner-only) instead of standard output.")
+@pass_context
+@one_line_errors
+def register_export(context: Context, vacancy: str, history: bool, fmt: str, delimiter: str,
+                    output: Path | None) -> None:
+    """Export a vacancy's candidates for a spreadsheet (UTF-8 with BOM, local times).
+
+    One row per candidate with the submission that counts (the accepted one, else the
+    latest), or every submission with --history.
+    """
+    from intake_bot.export import export_json, export_rows, to_csv, write_private
+
+    with context.opened_register() as store:
+        rows = export_rows(context.config, store, vacancy, history=history)
+    data = to_csv(rows, delimiter) if fmt == "csv" else export_json(rows)
+    if output is None:
+        click.echo(data, nl=False)  # bytes go out as they are, BOM included
+        return
+    write_private(output, data)
+    click.echo(f"{plural(len(rows), 'row')} written to {output}")
+
+
+@register.command("stats")
+@click.option("--vacancy", help="Only this vacancy id.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_context
+@one_line_errors
+def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
+    """Per vacancy: counts by status, reason and flag, arrivals per day, time left."""
+    from intake_bot import stats
+
+    with context.opened_register() as store:
+        if vacancy is not None:
+            stats.check_vacancy(context.config, store, vacancy)
+        figures = stats.register_stats(context.config, store, dt.datetime.now(dt.UTC), vacancy)
+    if fmt == "json":
+        click.echo(json.dumps([f.as_dict() for f in figures], ensure_ascii=False, indent=2))
+        return
+    click.echo("\n\n".join("\n".join(stats.stats_lines(f)) for f in figures))
+
+
+@register.command("purge")
+@click.option("--vacancy", help="The submissions of this vacancy (it must be closed).")
+@click.option("--before", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+              help="The submissions received before this date/time (UTC).")
+@click.option("--dry-run", is_flag=True, help="Only show what would go.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+@one_line_errors
+def register_purge(context: Context, vacancy: str | None, before: dt.datetime | None,
+                   dry_run: bool, yes: bool) -> None:
+    """Delete submissions' documents and e-mails and blank their personal data.
+
+    Keeps the anonymous facts (vacancy, status, reasons, flags, dates) so that counts
+    still add up, and writes an audit row in the purges table.
+    """
+    from intake_bot.purge import Criteria, current_user, plan_purge, purge
+
+    config = context.config
+    criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
+    now = dt.datetime.now(dt.UTC)
+    with context.opened_register() as store:
+        plan = plan_purge(config, store, criteria, now)
+        for line in _purge_plan_lines(plan, config.documents_path):
+            click.echo(line)
+        if dry_run or not plan.references:
+            click.echo(plan.line() if plan.references else "nothing to purge")
+            return
+        if not yes:
+            click.confirm(f"Purge {len(plan.references)} submissions for good?", abort=True)
+        outcome = purge(config, store, criteria, actor=current_user(),
+                        command="intake-bot register purge", now=now)
+    click.echo(outcome.line())
+
+
+def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
+    """The submissions and files a purge takes, and the files it leaves."""
+    lines = [f"submissions: {' '.join(plan.references)}"] if plan.references else []
+    lines += [f"delete: {path.relative_to(documents)}" for path in plan.files]
+    lines += [f"keep:   {path}" for path in plan.kept]
+    return lines
+
+
+@cli.command("review")
+@click.option("--host", default=DEFAULT_HOST, show_default=True,
+              help="Address to listen on; keep the loopback and put the sign-on proxy in front.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@pass_context
+@one_line_errors
+def review_command(context: Context, host: str, port: int) -> None:
+    """Open the register in the browser (Datasette): facets, canned queries, documents."""
+    from intake_bot import review
+
+    config = context.config
+    if not review.is_loopback(host):
+        click.echo(f"warning: listening on {host}: whoever reaches this port sees candidates' "
+                   "data; keep 127.0.0.1 behind a sign-on proxy instead", err=True)
+    click.echo(f"browser view of {config.register_path} at http://{host}:{port}/ "
+               "(Ctrl+C to stop)")
+    review.serve(config, host, port)
+
+
+@cli.command("report")
+@click.option("--vacancy", required=True, help="The vacancy id, e.g. DRP.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The PNG file to write [default: <vacancy>-report.png].")
+@pass_context
+@one_line_errors
+def report_command(context: Context, vacancy: str, output: Path | None) -> None:
+    """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
+    from intake_bot.report import write_report
+
+    with context.opened_register() as store:
+        path = write_report(context.config, store, vacancy,
+                            output or Path(f"{vacancy}-report.png"), dt.datetime.now(dt.UTC))
+    click.echo(f"report written to {path}")
+
+
+@cli.command("digest")
+@click.option("--send", is_flag=True,
+              help="E-mail it to [digest] recruiters now; the next digest starts from here.")
+@pass_context
+@one_line_errors
+def digest_command(context: Context, send: bool) -> None:
+    """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
+    from intake_bot.digest import compose_digest, send_digest
+    from intake_bot.pipeline import open_transport
+
+    config = context.config
+    now = dt.datetime.now(dt.UTC)
+    with context.opened_register() as store:
+        if not send:
+            digest = compose_digest(config, store, now)
+            click.echo(f"Subject: {digest.subject}\n\n{digest.text}", nl=False)
+            return
+        if not config.digest_recruiters:
+            raise ConfigError(config.path, "[digest] recruiters", "not set: nobody to send to")
+        transport = open_transport(config)
+        try:
+            digest = send_digest(config, store, transport, now)
+        finally:
+            transport.close()
+    click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: {digest.subject}")
 
 
 def main() -> None:

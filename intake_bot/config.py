@@ -78,6 +78,13 @@ class Vacancy:
     checks: Mapping[str, Policy] = field(default_factory=dict)
     min_references: int = 3
     eligible: str | tuple[str, ...] = "nato"
+    retention_days: int | None = None  # purge this many days after closing; None: keep
+
+    def purge_due_at(self) -> dt.datetime | None:
+        """When retention purges this vacancy (aware UTC), or None when it never does."""
+        if self.retention_days is None or self.closes_at is None:
+            return None
+        return self.closes_at + dt.timedelta(days=self.retention_days)
 
     def policy(self, check: str) -> Policy:
         """The vacancy's policy for a content check (``off`` unless configured)."""
@@ -119,6 +126,9 @@ class Config:
     templates_path: Path | None = None
     max_notices_per_address_per_day: int = 5
     max_message_bytes: int = 25_000_000
+    digest_recruiters: tuple[str, ...] = ()
+    digest_hour: int = 8
+    digest_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     warnings: tuple[str, ...] = ()
 
     @property
@@ -170,9 +180,11 @@ def load_config(path: Path | str) -> Config:
     vacancies_table = reader.table("vacancies")
     notices = reader.table("notices", required=False)
     limits = reader.table("limits", required=False)
+    digest = reader.table("digest", required=False)
 
     vacancies_path = (base / vacancies_table.text("path")).resolve()
     templates = notices.optional_text("templates")
+    vacancies = load_vacancies(vacancies_path)
     config = Config(
         path=path,
         mailbox_url=mailbox_url,
@@ -186,11 +198,15 @@ def load_config(path: Path | str) -> Config:
         documents_path=(base / register.text("documents")).resolve(),
         poll_seconds=schedule.integer("poll_seconds", default=60, minimum=1),
         vacancies_path=vacancies_path,
-        vacancies=load_vacancies(vacancies_path),
+        vacancies=vacancies,
         templates_path=base / templates if templates else None,
         max_notices_per_address_per_day=notices.integer(
             "max_per_address_per_day", default=5, minimum=0),
         max_message_bytes=limits.integer("max_message_bytes", default=25_000_000, minimum=1),
+        digest_recruiters=_parse_recruiters(digest),
+        digest_hour=_parse_hour(digest),
+        # Recruiters read the digest in their vacancies' zone unless told otherwise.
+        digest_timezone=_zone(digest, "timezone", vacancies[0].timezone.key),
         warnings=tuple(reader.unknown_keys(KNOWN_CONFIG_KEYS)),
     )
     return config
@@ -206,11 +222,12 @@ KNOWN_CONFIG_KEYS = {
     "vacancies": {"path"},
     "notices": {"templates", "max_per_address_per_day"},
     "limits": {"max_message_bytes"},
+    "digest": {"recruiters", "hour", "timezone"},
 }
 
 KNOWN_VACANCY_KEYS = {
     "id", "title", "aliases", "reference", "deadline", "timezone", "languages", "channel",
-    "apply_url", "next_steps", "resubmission", "attachments", "checks",
+    "apply_url", "next_steps", "resubmission", "attachments", "checks", "retention_days",
 }
 KNOWN_ATTACHMENT_KEYS = {
     "count", "min_count", "max_count", "types", "max_bytes", "max_pages", "max_words",
@@ -246,11 +263,7 @@ def _parse_vacancy(path: Path, index: int, entry: dict[str, Any]) -> Vacancy:
     vacancy_id = reader.text("id")
     if not vacancy_id.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(path, f"{where} id", "use letters, digits, '-' and '_' only")
-    tz_name = reader.text("timezone")
-    try:
-        zone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(path, f"{where} timezone", f"unknown time zone {tz_name!r}") from None
+    zone = _zone(reader, "timezone")
     deadline: dt.datetime | None = None
     closes_at: dt.datetime | None = None
     if entry.get("deadline") is not None or reader.raw("channel", "email") == "email":
@@ -298,7 +311,36 @@ def _parse_vacancy(path: Path, index: int, entry: dict[str, Any]) -> Vacancy:
         checks=checks,
         min_references=checks_reader.integer("min_references", default=3, minimum=0),
         eligible=eligible,
+        retention_days=reader.integer("retention_days", default=None, minimum=0),
     )
+
+
+def _zone(reader: _Reader, key: str, default: str | None = None) -> ZoneInfo:
+    """An IANA time zone named by ``key`` (required unless there is a default)."""
+    name = reader.text(key) if default is None else reader.optional_text(key) or default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(reader.file, reader.key(key), f"unknown time zone {name!r}") from None
+
+
+def _parse_recruiters(reader: _Reader) -> tuple[str, ...]:
+    """``[digest] recruiters``: the bare addresses the daily digest goes to."""
+    addresses = []
+    for entry in reader.text_list("recruiters", default=[]):
+        address = parseaddr(entry)[1]
+        if "@" not in address:
+            raise ConfigError(reader.file, reader.key("recruiters"),
+                              f"not an e-mail address: {entry!r}")
+        addresses.append(address)
+    return tuple(addresses)
+
+
+def _parse_hour(reader: _Reader) -> int:
+    hour = reader.integer("hour", default=8, minimum=0)
+    if hour > 23:
+        raise ConfigError(reader.file, reader.key("hour"), "must be an hour from 0 to 23")
+    return int(hour)
 
 
 def _parse_next_steps(reader: _Reader, languages: list[str]) -> dict[str, str]:

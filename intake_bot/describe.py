@@ -20,6 +20,9 @@ def describe_config(config: Config, now: dt.datetime) -> list[str]:
         f"documents: {config.documents_path}",
         f"schedule: a cycle every {config.poll_seconds} s",
         f"vacancies: {len(config.vacancies)} from {config.vacancies_path}",
+        "digest: " + (f"daily at {config.digest_hour:02d}:00 {config.digest_timezone.key} to "
+                      f"{', '.join(config.digest_recruiters)}" if config.digest_recruiters
+                      else "off (no [digest] recruiters)"),
     ]
     for vacancy in config.vacancies:
         lines += ["", *describe_vacancy(vacancy, now)]
@@ -57,6 +60,10 @@ def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
     checks = [f"{name}={vacancy.policy(name)}" for name in CHECK_NAMES]
     lines.append(f"    checks: {', '.join(checks)}; min_references={vacancy.min_references}; "
                  f"eligible={vacancy.eligible if isinstance(vacancy.eligible, str) else ', '.join(vacancy.eligible)}")
+    purge_at = vacancy.purge_due_at()
+    if purge_at is not None:
+        lines.append(f"    retention: personal data purged {vacancy.retention_days} days after "
+                     f"the deadline, from {purge_at:%Y-%m-%d %H:%M} UTC")
     active = [rule.name for rule in RULES if rule.policy(vacancy) != "off"]
     lines.append(f"    rules: {', '.join(active)}")
     return lines

@@ -37,3 +37,32 @@ def format_moment(moment: dt.datetime, zone: ZoneInfo, language: str) -> str:
         day = "1er" if local.day == 1 else str(local.day)
         return f"{day} {month} {local.year} à {local.hour} h {local.minute:02d}, heure de {city}"
     return f"{local.day} {month} {local.year} at {local.hour:02d}:{local.minute:02d} ({city} time)"
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """A register time (``2026-06-12T21:59:59Z``) as an aware UTC datetime."""
+    return dt.datetime.fromisoformat(text).astimezone(dt.UTC)
+
+
+def local_text(moment: dt.datetime, zone: ZoneInfo) -> str:
+    """``2026-06-12 23:59:59``: local time of ``zone``, as spreadsheets read a date and time."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def span_text(span: dt.timedelta) -> str:
+    """A duration as people say it, to the most useful unit: ``3 days``, ``5 hours``, ``1 minute``."""
+    seconds = abs(span.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= 2 * size or (unit == "minute" and seconds >= size):
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "less than a minute"
+
+
+def time_left(closes_at: dt.datetime | None, now: dt.datetime) -> str:
+    """A deadline seen from ``now``: ``open, 3 days left`` or ``closed 163 days ago``."""
+    if closes_at is None:
+        return "open, no deadline"
+    if now < closes_at:
+        return f"open, {span_text(closes_at - now)} left"
+    return f"closed {span_text(now - closes_at)} ago"

@@ -13,7 +13,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +86,41 @@ def m001_initial(db: Database) -> None:
         )""")
     db.execute("CREATE INDEX replies_status ON replies (status, next_attempt_at)")
     db.execute("CREATE INDEX replies_recipient ON replies (recipient, created_at)")
+
+
+@migrations()
+def m002_recruiters(db: Database) -> None:
+    """The recruiters' side: purged rows, the purge audit, the digest bookmark, a short view."""
+    # A purged submission keeps its anonymous facts (status, reasons, dates) for the counts.
+    db.execute("ALTER TABLE submissions ADD COLUMN purged_at TEXT")
+    db.execute("""
+        CREATE TABLE purges (
+            id INTEGER PRIMARY KEY,
+            purged_at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            command TEXT NOT NULL,
+            criteria TEXT NOT NULL,
+            submissions INTEGER NOT NULL DEFAULT 0,
+            replies INTEGER NOT NULL DEFAULT 0,
+            files_deleted INTEGER NOT NULL DEFAULT 0,
+            bytes_deleted INTEGER NOT NULL DEFAULT 0,
+            files_kept INTEGER NOT NULL DEFAULT 0
+        )""")
+    db.execute("""
+        CREATE TABLE digests (
+            id INTEGER PRIMARY KEY,
+            sent_at TEXT NOT NULL,
+            last_submission_id INTEGER NOT NULL,
+            recipients TEXT NOT NULL,
+            subject TEXT NOT NULL
+        )""")
+    # What a recruiter reads first, without the bookkeeping columns (the browser view).
+    db.execute("""
+        CREATE VIEW applications AS
+        SELECT id, reference, vacancy_id, status, received_at, sender_name, sender, reasons,
+               flags, document_name, document_pages, document_path, attachments,
+               superseded_by, purged_at
+        FROM submissions""")
 
 
 def utc_text(moment: dt.datetime) -> str:
@@ -230,7 +265,7 @@ class Register:
         sql = "SELECT * FROM submissions"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order}"
+        sql += f" ORDER BY {order}" + (", id" if order != "id" else "")  # ties: oldest first
         return list(self.db.query(sql, params))
 
     def pending_replies(self, now: dt.datetime, reply_id: int | None = None) -> list[dict[str, Any]]:
@@ -248,6 +283,13 @@ class Register:
             [submission_id]))
 
     # -- writing ---------------------------------------------------------------------
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """One write transaction, for the library modules that keep the register (purge, digest).
+
+        SQLite errors inside it become a one-line :class:`RegisterError`.
+        """
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

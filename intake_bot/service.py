@@ -18,6 +18,7 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake_bot.config import Config, ConfigError
+from intake_bot.housekeeping import after_cycle
 from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
 from intake_bot.register import RegisterError
@@ -83,6 +84,7 @@ class Service:
         """Run one cycle; False when it failed and the next one was postponed."""
         try:
             self.cycle(self.config, stop=self.stop_event)
+            after_cycle(self.config)  # retention purges and the daily digest
         except (MailboxError, RegisterError, TemporaryFailure, ConfigError, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)

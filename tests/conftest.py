@@ -85,30 +85,35 @@ class Project:
         return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
 
 
+def write_project(root: Path, vacancies: str = DRP_VACANCY + SG_VACANCY,
+                  extra: str = "") -> Project:
+    """Write a configuration under ``root`` with the given vacancies (TOML) and extra settings."""
+    (root / "config").mkdir(parents=True, exist_ok=True)
+    (root / "config" / "vacancies.toml").write_text(vacancies, encoding="utf-8")
+    config_path = root / "config" / "intake.toml"
+    config_path.write_text(textwrap.dedent("""
+        [mailbox]
+        url = "maildir:../var/mailbox"
+        [smtp]
+        url = "outbox:../var/outbox"
+        from = "NATO PA Recruitment <recruitment@example.org>"
+        [register]
+        path = "../var/register.db"
+        documents = "../var/documents"
+        [schedule]
+        poll_seconds = 60
+        [vacancies]
+        path = "vacancies.toml"
+        """) + extra, encoding="utf-8")
+    return Project(root, config_path)
+
+
 @pytest.fixture
 def make_project(tmp_path: Path) -> Callable[..., Project]:
     """Write a configuration with the given vacancies (TOML text) and extra settings."""
 
     def make(vacancies: str = DRP_VACANCY + SG_VACANCY, extra: str = "") -> Project:
-        root = tmp_path / "project"
-        (root / "config").mkdir(parents=True, exist_ok=True)
-        (root / "config" / "vacancies.toml").write_text(vacancies, encoding="utf-8")
-        config_path = root / "config" / "intake.toml"
-        config_path.write_text(textwrap.dedent("""
-            [mailbox]
-            url = "maildir:../var/mailbox"
-            [smtp]
-            url = "outbox:../var/outbox"
-            from = "NATO PA Recruitment <recruitment@example.org>"
-            [register]
-            path = "../var/register.db"
-            documents = "../var/documents"
-            [schedule]
-            poll_seconds = 60
-            [vacancies]
-            path = "vacancies.toml"
-            """) + extra, encoding="utf-8")
-        return Project(root, config_path)
+        return write_project(tmp_path / "project", vacancies, extra)
 
     return make
 
