@@ -12,7 +12,7 @@ import pytest
 
 from intake_bot.mailbox.base import MailboxError
 from intake_bot.mailbox.imap import ImapMailbox, StaleKeyError
-from tests.fixtures_servers import DovecotServer, free_port
+from tests.servers import DovecotServer, free_port
 
 pytestmark = pytest.mark.servers
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from intake_bot import netsec
-from tests.fixtures_servers import TestCA
+from tests.servers import TestCA
 
 
 @pytest.mark.parametrize(

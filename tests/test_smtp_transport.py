@@ -10,7 +10,8 @@ import pytest
 
 from intake_bot.sending import PermanentFailure, TemporaryFailure
 from intake_bot.smtp import SmtpTransport
-from tests.fixtures_servers import SinkFactory, SmtpSink, TestCA, free_port
+from tests.fixtures_servers import SinkFactory
+from tests.servers import SmtpSink, TestCA, free_port
 
 pytestmark = pytest.mark.servers
 
