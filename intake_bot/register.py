@@ -123,6 +123,23 @@ def m002_recruiters(db: Database) -> None:
         FROM submissions""")
 
 
+@migrations()
+def m003_indexes_for_bursts(db: Database) -> None:
+    """Indexes for the queries each new submission runs, so their cost does not grow with N.
+
+    Without them, the superseding update, the daily notice limit and the next reference
+    scanned every earlier row of the vacancy or every notice (they compare ``lower()`` of an
+    address, which a plain index cannot serve): fine for tens of messages, a cost that
+    grows with the register on a deadline night of thousands.
+    """
+    db.execute("DROP INDEX submissions_sender")
+    db.execute("CREATE INDEX submissions_sender ON submissions (vacancy_id, lower(sender), status)")
+    db.execute("CREATE INDEX submissions_sequence ON submissions (vacancy_id, vacancy_seq)")
+    db.execute("DROP INDEX replies_recipient")
+    db.execute("CREATE INDEX replies_recipient ON replies (lower(recipient), created_at)")
+    db.execute("CREATE INDEX replies_submission ON replies (submission_id)")
+
+
 def utc_text(moment: dt.datetime) -> str:
     """ISO 8601 UTC with a ``Z``, to the second: ``2026-06-12T21:59:59Z``."""
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
