@@ -200,7 +200,9 @@ def demo(context: Context) -> None:
         click.echo(f"  {sample.file.name}: {sample.what}")
     summary = run_cycle(config)
     click.echo("")
-    rows = [row for row in summary.decisions]
+    with context.opened_register() as store:
+        rows = [row for submission_id in summary.registered
+                if (row := store.submission(submission_id)) is not None]
     if rows:
         click.echo(render_rows(rows, "table"))
         click.echo("")
