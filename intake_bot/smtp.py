@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import smtplib
+import socket
 import ssl
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
@@ -188,13 +190,14 @@ class SmtpTransport:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                     self.host,
                     self.port,
-                    self._local_hostname,
+                    self._local_hostname or _ehlo_name(),
                     timeout=self._timeout_s,
                     context=self._ssl_context,
                 )
             else:
                 smtp = smtplib.SMTP(
-                    self.host, self.port, self._local_hostname, timeout=self._timeout_s
+                    self.host, self.port, self._local_hostname or _ehlo_name(),
+                    timeout=self._timeout_s,
                 )
         except OSError as exc:
             raise TemporaryFailure(f"{self._where}: cannot connect: {_describe(exc)}") from exc
@@ -232,6 +235,16 @@ class SmtpTransport:
             )
             smtp.login(self.user, self._password)
         return encrypted
+
+
+@functools.cache
+def _ehlo_name() -> str:
+    """This host's FQDN for EHLO, looked up once per process.
+
+    smtplib looks it up for every connection, a reverse DNS query that can take seconds
+    where DNS is slow, and the service opens a connection every cycle.
+    """
+    return socket.getfqdn()
 
 
 def _check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
