@@ -1,0 +1,1 @@
+"""The deadline-night benchmark: a script and the message generator it uses (not tests)."""
