@@ -24,7 +24,7 @@ import jinja2
 from intake_bot.config import Config, Vacancy
 from intake_bot.language import detect_language
 from intake_bot.localtime import format_moment
-from intake_bot.register import Notice
+from intake_bot.register import Filing, Notice
 
 LANGUAGE_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 _MESSAGE_ID = re.compile(r"^<[^<>\s\"]{1,500}>$")
@@ -77,11 +77,9 @@ class Notices:
             trim_blocks=False,
         )
 
-    def render(self, facts: NoticeFacts, reference: str | None, kept_reference: str | None,
-               now: dt.datetime) -> Notice:
+    def render(self, facts: NoticeFacts, filing: Filing, now: dt.datetime) -> Notice:
         """Render a notice, all its languages in one message, ready to queue."""
-        texts = [self._render_text(facts, language, reference, kept_reference, now)
-                 for language in facts.languages]
+        texts = [self._render_text(facts, language, filing, now) for language in facts.languages]
         subjects = list(dict.fromkeys(subject for subject, _ in texts))
         subject = " / ".join(subjects)
         body = LANGUAGE_SEPARATOR.join(text.strip("\n") for _, text in texts) + "\n"
@@ -96,32 +94,32 @@ class Notices:
             names.insert(0, f"{vacancy.id}/{language}/{name}")
         return self.env.select_template(names)
 
-    def _render_text(self, facts: NoticeFacts, language: str, reference: str | None,
-                     kept_reference: str | None, now: dt.datetime) -> tuple[str, str]:
-        context = self._context(facts, language, reference, kept_reference, now)
+    def _render_text(self, facts: NoticeFacts, language: str, filing: Filing,
+                     now: dt.datetime) -> tuple[str, str]:
+        context = self._context(facts, language, filing, now)
         rendered = self._template(facts.vacancy, language, f"{facts.kind}.txt.j2").render(context)
         first, _, rest = rendered.lstrip("\n").partition("\n")
         if not first.startswith("Subject:"):
             raise jinja2.TemplateError(f"{language}/{facts.kind}.txt.j2 must start with 'Subject:'")
         return " ".join(first[len("Subject:"):].split()), rest.lstrip("\n")
 
-    def _context(self, facts: NoticeFacts, language: str, reference: str | None,
-                 kept_reference: str | None, now: dt.datetime) -> dict[str, Any]:
+    def _context(self, facts: NoticeFacts, language: str, filing: Filing,
+                 now: dt.datetime) -> dict[str, Any]:
         vacancy = facts.vacancy
         zone = vacancy.timezone if vacancy else self._default_zone
         context: dict[str, Any] = {
             "language": language,
             "candidate_name": facts.candidate_name,
             "subject": facts.subject,
-            "reference": reference,
-            "kept_reference": kept_reference,
+            "reference": filing.reference,
+            "kept_reference": filing.kept_reference,
+            "replaced_references": list(filing.replaced_references),
             "received": format_moment(facts.received_at, zone, language),
             "signature": parseaddr(self.config.from_address)[0] or self.config.from_addr_spec,
             "ambiguous": "ambiguous-vacancy" in facts.reasons,
             "open_vacancies": self._open_vacancies(language, now),
             "document_name": facts.document_name,
             "document_pages": facts.document_pages,
-            "superseded_note": vacancy is not None and vacancy.resubmission == "latest",
         }
         if vacancy is not None:
             context.update(self._vacancy_context(vacancy, language, now))
@@ -214,8 +212,8 @@ class Notices:
             message["References"] = facts.in_reply_to
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
-        message["Content-Language"] = ", ".join(facts.languages)
         message.set_content(body)
+        message["Content-Language"] = ", ".join(facts.languages)  # set_content clears Content-*
         return message
 
 
@@ -259,7 +257,8 @@ def check_templates(config: Config) -> int:
                 flags=("no-text",) if kind == "acknowledgement" else (),
                 document_name="application.pdf", document_pages=3, document_count=1)
             try:
-                notices.render(facts, f"{vacancy.id}-0001", None, now)
+                notices.render(facts, Filing(f"{vacancy.id}-0002", None, (f"{vacancy.id}-0001",)),
+                               now)
             except (jinja2.TemplateError, OSError, tomllib.TOMLDecodeError) as error:
                 where = getattr(error, "name", None) or f"{kind} notice"
                 raise ConfigError(notices.folders[0], str(where),

@@ -31,7 +31,9 @@ from intake_bot.mailbox import Mailbox, MailboxError, MailItem, open_mailbox
 from intake_bot.notices import NoticeFacts, Notices
 from intake_bot.parse import ParsedMessage, clean_text, parse_message
 from intake_bot.register import (
+    Filing,
     NewSubmission,
+    Notice,
     Register,
     RegisterError,
     StoredDocument,
@@ -130,8 +132,8 @@ class Intake:
             return self._quarantine(item, raw_path, raw_sha, parsed, error), True
         render = None
         if facts is not None:
-            def render(reference: str | None, kept: str | None) -> Any:
-                return self.notices.render(facts, reference, kept, self.clock())
+            def render(filing: Filing) -> Notice:
+                return self.notices.render(facts, filing, self.clock())
         row = self.register.record(entry, render, self.config.max_notices_per_address_per_day,
                                    now=self.clock())
         log.info("%s %s %s reasons=%s flags=%s", row["message_id"] or "(no Message-ID)",

@@ -196,8 +196,17 @@ class Notice:
     content: bytes
 
 
-#: Renders the notice once the reference is known: (reference, kept_reference) -> Notice.
-NoticeRenderer = Callable[[str | None, str | None], Notice]
+@dataclass(frozen=True)
+class Filing:
+    """How the register filed a submission, as its notice quotes it."""
+
+    reference: str | None
+    kept_reference: str | None = None  # resubmission = "first": the earlier one that is kept
+    replaced_references: tuple[str, ...] = ()  # resubmission = "latest": those it supersedes
+
+
+#: Renders the notice once the submission is filed and its reference known.
+NoticeRenderer = Callable[[Filing], Notice]
 
 
 class RegisterError(Exception):
@@ -314,7 +323,12 @@ class Register:
             status, kept = self._resubmission_status(entry)
             row = self._row(entry, reference, sequence, status, now)
             submission_id = self.db["submissions"].insert(row).last_pk
+            replaced: tuple[str, ...] = ()
             if status == "accepted" and entry.vacancy_id and entry.sender:
+                replaced = tuple(r["reference"] for r in self.db.query(
+                    "SELECT reference FROM submissions WHERE vacancy_id = ? AND lower(sender) = "
+                    "lower(?) AND status = 'accepted' AND id != ? ORDER BY id",
+                    [entry.vacancy_id, entry.sender, submission_id]))
                 self.db.execute(
                     "UPDATE submissions SET status = 'superseded', superseded_by = ? "
                     "WHERE vacancy_id = ? AND lower(sender) = lower(?) AND status = 'accepted' "
@@ -323,7 +337,7 @@ class Register:
                 self.db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?",
                                 [kept["id"], submission_id])
             if render is not None and entry.notice_kind:
-                notice = render(reference, kept["reference"] if kept else None)
+                notice = render(Filing(reference, kept["reference"] if kept else None, replaced))
                 skipped = self._notice_limit_reached(notice.recipient, daily_limit, now)
                 if skipped:
                     self.db.execute("UPDATE submissions SET notice_skipped = ? WHERE id = ?",

@@ -324,3 +324,13 @@ resubmission = "first"
     assert first["status"] == "accepted"
     assert second["status"] == "superseded" and second["superseded_by"] == first["id"]
     assert "DRP-0001" in notices(project)[1].get_content() or "DRP-0001" in notices(project)[0].get_content()
+
+
+def test_a_resubmission_notice_names_the_replaced_reference(project):
+    project.deliver(pdf_application(), ON_TIME)
+    project.deliver(pdf_application(), brussels("2026-06-11T10:00:00"))
+    run_cycle(project.config)
+    first, second = (n.get_content() for n in notices(project))
+    assert "replaces your earlier one" not in first
+    assert "replaces your earlier one (DRP-0001)" in second
+    assert notices(project)[0]["Content-Language"] == "en, fr"
