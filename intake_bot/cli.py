@@ -128,6 +128,9 @@ def run(context: Context, once: bool) -> None:
         if digest_sent is not None:
             click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: "
                        f"{digest_sent.subject}")
+        if summary.unavailable:
+            # Every message is registered and its notice queued; the operator must still know.
+            fail(f"notices not sent: {summary.unavailable}")
         return
     Service(config).run()
 

@@ -41,7 +41,7 @@ from intake_bot.register import (
     now_utc,
     utc_text,
 )
-from intake_bot.sending import PermanentFailure, TemporaryFailure, Transport
+from intake_bot.sending import PermanentFailure, ServerUnavailable, TemporaryFailure, Transport
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class CycleSummary:
     sent: int = 0
     send_failures: int = 0
     move_failures: int = 0
+    unavailable: str | None = None  # why the notices could not be sent this cycle
     decisions: list[dict[str, Any]] = field(default_factory=list)
 
     def line(self) -> str:
@@ -78,6 +79,8 @@ class CycleSummary:
             text += f"; {self.already_registered} already registered"
         if self.move_failures:
             text += f"; {self.move_failures} left in the inbox (move failed, retried next cycle)"
+        if self.unavailable:
+            text += f"; sending stopped: {self.unavailable}"
         return text
 
 
@@ -106,6 +109,8 @@ class Intake:
         self.notices = Notices(config)
         self.inspect = inspect
         self.clock = clock
+        #: Set when the transport cannot reach its server: the cycle stops trying to send.
+        self.unavailable: ServerUnavailable | None = None
 
     # -- one message -----------------------------------------------------------------
 
@@ -211,6 +216,8 @@ class Intake:
             replies = self.register.pending_replies(now, reply_id)
         sent = failed = 0
         for reply in replies:
+            if self.unavailable is not None:
+                break
             if self._send(reply, now):
                 sent += 1
             else:
@@ -228,6 +235,8 @@ class Intake:
                         reply["id"], error)
             return False
         except TemporaryFailure as error:
+            if isinstance(error, ServerUnavailable):
+                self.unavailable = error
             attempts = reply["attempts"] + 1
             give_up = attempts >= MAX_SEND_ATTEMPTS
             backoff = min(dt.timedelta(seconds=self.config.poll_seconds * 2 ** attempts),
@@ -262,6 +271,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
         sent, failed = intake.send_due()
         summary.sent += sent
         summary.send_failures += failed
+        summary.unavailable = str(intake.unavailable) if intake.unavailable else None
     finally:
         transport.close()
         mailbox.close()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -134,3 +137,50 @@ def test_smtp_550_fails_one_notice_and_never_blocks_the_others(served):
     statuses = {r["recipient"]: r["status"] for r in replies(project)}
     assert statuses == {"gone@example.net": "failed", "bob@example.net": "sent"}
     assert [r.rcpt_tos for r in sink.received] == [["bob@example.net"]]
+
+
+def run_cli(project, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "intake_bot", "--config",
+                           str(project.config_path), "run", "--once"],
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def test_bad_imap_password_is_one_line_without_the_password(served):
+    project, dovecot, _ = served
+    process = run_cli(project, {"TEST_IMAP_PASSWORD": "wrong-secret-123"})
+    assert process.returncode == 1
+    [line] = [l for l in process.stderr.splitlines() if "error" in l]
+    assert "127.0.0.1" in line and "wrong-secret-123" not in process.stderr + process.stdout
+    assert "Traceback" not in process.stderr
+
+
+def test_unreachable_imap_server_is_one_line(served):
+    project, dovecot, _ = served
+    dovecot.stop()
+    try:
+        process = run_cli(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+    finally:
+        dovecot.start()
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    assert process.stderr.strip().splitlines()[-1].startswith("intake-bot: error: IMAP 127.0.0.1")
+
+
+def test_missing_password_variable_is_a_configuration_error(served, monkeypatch):
+    project, _, _ = served
+    monkeypatch.delenv("TEST_IMAP_PASSWORD")
+    process = run_cli(project, {})
+    assert process.returncode == 2
+    assert "password_env: the environment variable TEST_IMAP_PASSWORD is not set" in process.stderr
+
+
+def test_unreachable_smtp_server_queues_the_notices_and_exits_1(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application(), ON_TIME)
+    dovecot.append("INBOX", pdf_application(sender="bob@example.net"), ON_TIME)
+    sink.stop()
+    process = run_cli(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    assert "notices not sent: SMTP 127.0.0.1" in process.stderr.strip().splitlines()[-1]
+    assert dovecot.uids("INBOX") == []  # registered, notices queued: the messages may move
+    assert [r["status"] for r in replies(project)] == ["pending", "pending"]
+    assert [r["attempts"] for r in replies(project)] == [1, 0]  # one try, then it stopped
