@@ -72,18 +72,27 @@ class Notices:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(f) for f in folders]),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,
+            # Candidates' names and subjects end up in HTML notices: escape them there.
+            autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                                default_for_string=False, default=False),
             keep_trailing_newline=True,
             trim_blocks=False,
         )
 
     def render(self, facts: NoticeFacts, filing: Filing, now: dt.datetime) -> Notice:
-        """Render a notice, all its languages in one message, ready to queue."""
-        texts = [self._render_text(facts, language, filing, now) for language in facts.languages]
+        """Render a notice, all its languages in one message, ready to queue.
+
+        The plain-text part is always there; an HTML alternative is added when every
+        language has a ``<kind>.html.j2`` template.
+        """
+        contexts = [self._context(facts, language, filing, now) for language in facts.languages]
+        texts = [self._render_text(facts, context) for context in contexts]
         subjects = list(dict.fromkeys(subject for subject, _ in texts))
         subject = " / ".join(subjects)
         body = LANGUAGE_SEPARATOR.join(text.strip("\n") for _, text in texts) + "\n"
-        message = self._message(facts, subject, body)
+        htmls = [self._render_html(facts, context) for context in contexts]
+        html = "\n<hr>\n".join(htmls) if all(htmls) else None  # type: ignore[arg-type]
+        message = self._message(facts, subject, body, html)
         return Notice(kind=facts.kind, recipient=facts.recipient,
                       message_id=str(message["Message-ID"]), subject=subject,
                       content=message.as_bytes())
@@ -94,14 +103,20 @@ class Notices:
             names.insert(0, f"{vacancy.id}/{language}/{name}")
         return self.env.select_template(names)
 
-    def _render_text(self, facts: NoticeFacts, language: str, filing: Filing,
-                     now: dt.datetime) -> tuple[str, str]:
-        context = self._context(facts, language, filing, now)
+    def _render_text(self, facts: NoticeFacts, context: dict[str, Any]) -> tuple[str, str]:
+        language = context["language"]
         rendered = self._template(facts.vacancy, language, f"{facts.kind}.txt.j2").render(context)
         first, _, rest = rendered.lstrip("\n").partition("\n")
         if not first.startswith("Subject:"):
             raise jinja2.TemplateError(f"{language}/{facts.kind}.txt.j2 must start with 'Subject:'")
         return " ".join(first[len("Subject:"):].split()), rest.lstrip("\n")
+
+    def _render_html(self, facts: NoticeFacts, context: dict[str, Any]) -> str | None:
+        try:
+            template = self._template(facts.vacancy, context["language"], f"{facts.kind}.html.j2")
+        except jinja2.TemplatesNotFound:
+            return None
+        return template.render(context)
 
     def _context(self, facts: NoticeFacts, language: str, filing: Filing,
                  now: dt.datetime) -> dict[str, Any]:
@@ -198,7 +213,8 @@ class Notices:
                  "deadline": format_deadline(v, language)}
                 for v in self.config.vacancies if v.is_open(now) and v.channel == "email"]
 
-    def _message(self, facts: NoticeFacts, subject: str, body: str) -> EmailMessage:
+    def _message(self, facts: NoticeFacts, subject: str, body: str,
+                 html: str | None) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.config.from_address
         local, _, domain = facts.recipient.rpartition("@")
@@ -213,6 +229,8 @@ class Notices:
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         message["Content-Language"] = ", ".join(facts.languages)  # set_content clears Content-*
         return message
 

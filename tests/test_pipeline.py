@@ -334,3 +334,18 @@ def test_a_resubmission_notice_names_the_replaced_reference(project):
     assert "replaces your earlier one" not in first
     assert "replaces your earlier one (DRP-0001)" in second
     assert notices(project)[0]["Content-Language"] == "en, fr"
+
+
+def test_an_html_template_adds_an_escaped_html_alternative(make_project):
+    project = make_project(extra='[notices]\ntemplates = "mytemplates"\n')
+    for language in ("en", "fr"):
+        folder = project.config_path.parent / "mytemplates" / "DRP" / language
+        folder.mkdir(parents=True)
+        (folder / "acknowledgement.html.j2").write_text(
+            "<p>{{ candidate_name }}: {{ reference }}</p>", encoding="utf-8")
+    project.deliver(pdf_application(sender='"<b>Eve</b>" <eve@example.net>'), ON_TIME)
+    run_cycle(project.config)
+    [notice] = notices(project)
+    html = notice.get_body(preferencelist=("html",)).get_content()
+    assert "DRP-0001" in html and "<b>" not in html and "&lt;b&gt;Eve&lt;/b&gt;" in html
+    assert "DRP-0001" in notice.get_body(preferencelist=("plain",)).get_content()
