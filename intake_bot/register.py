@@ -322,7 +322,7 @@ class Register:
             reference, sequence = self._next_reference(entry)
             status, kept = self._resubmission_status(entry)
             row = self._row(entry, reference, sequence, status, now)
-            submission_id = self.db["submissions"].insert(row).last_pk
+            submission_id = self.db.table("submissions").insert(row).last_pk
             replaced: tuple[str, ...] = ()
             if status == "accepted" and entry.vacancy_id and entry.sender:
                 replaced = tuple(r["reference"] for r in self.db.query(
@@ -343,7 +343,7 @@ class Register:
                     self.db.execute("UPDATE submissions SET notice_skipped = ? WHERE id = ?",
                                     [skipped, submission_id])
                 else:
-                    self.db["replies"].insert({
+                    self.db.table("replies").insert({
                         "submission_id": submission_id, "kind": notice.kind,
                         "recipient": notice.recipient, "message_id": notice.message_id,
                         "status": "pending", "attempts": 0, "created_at": utc_text(now),
