@@ -270,6 +270,20 @@ def register_show(context: Context, submission_id: int) -> None:
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
 
 
+@register.command("check")
+@pass_context
+@one_line_errors
+def register_check(context: Context) -> None:
+    """Verify the register's integrity and every archived file it names; exit 1 on a problem."""
+    from intake_bot.integrity import check_register
+
+    report = check_register(context.config)
+    for line in report.lines():
+        click.echo(line)
+    if report.problems:
+        sys.exit(EXIT_FAILURE)
+
+
 @cli.group()
 def replies() -> None:
     """Manage the notices queued for candidates."""
@@ -449,6 +463,26 @@ def digest_command(context: Context, send: bool) -> None:
         finally:
             transport.close()
     click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: {digest.subject}")
+
+
+@cli.command("replay")
+@click.argument("submission_id", type=int, required=False)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every quarantined submission.")
+@pass_context
+@one_line_errors
+def replay_command(context: Context, submission_id: int | None, replay_all: bool) -> None:
+    """Put quarantined messages back through the pipeline from the archive (ID or --all)."""
+    from intake_bot.replay import replay
+
+    if replay_all == (submission_id is not None):
+        fail("give one submission ID or --all", EXIT_CONFIG)
+    outcomes = replay(context.config, None if submission_id is None else [submission_id])
+    for outcome in outcomes:
+        click.echo(outcome.line)
+    replayed = sum(outcome.replayed for outcome in outcomes)
+    click.echo(f"{replayed} of {len(outcomes)} replayed" if outcomes else "nothing to replay")
+    if replayed < len(outcomes):
+        sys.exit(EXIT_FAILURE)
 
 
 def main() -> None:

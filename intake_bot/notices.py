@@ -21,6 +21,7 @@ from typing import Any
 
 import jinja2
 
+from intake_bot.classify import NOTICE_ID_TAG
 from intake_bot.config import Config, Vacancy
 from intake_bot.language import detect_language
 from intake_bot.localtime import format_moment
@@ -221,7 +222,7 @@ class Notices:
         message["To"] = Address(addr_spec=facts.recipient) if local else facts.recipient
         message["Subject"] = subject
         message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-        message["Message-ID"] = make_msgid("intake", domain=self.config.from_addr_spec
+        message["Message-ID"] = make_msgid(NOTICE_ID_TAG, domain=self.config.from_addr_spec
                                            .rpartition("@")[2] or None)
         if facts.in_reply_to and _MESSAGE_ID.match(facts.in_reply_to):
             message["In-Reply-To"] = facts.in_reply_to

@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,12 @@ def m002_recruiters(db: Database) -> None:
                flags, document_name, document_pages, document_path, attachments,
                superseded_by, purged_at
         FROM submissions""")
+
+
+@migrations()
+def m003_reply_interruptions(db: Database) -> None:
+    """How many times a crash cut a notice's send short (it is resent at most once)."""
+    db.execute("ALTER TABLE replies ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0")
 
 
 def utc_text(moment: dt.datetime) -> str:
@@ -362,13 +368,22 @@ class Register:
         return f"{entry.vacancy_id}-{sequence:04d}", sequence
 
     def _resubmission_status(self, entry: NewSubmission) -> tuple[str, dict[str, Any] | None]:
-        """With ``resubmission = "first"`` a later accepted submission is kept aside."""
-        if entry.status != "accepted" or not entry.keep_first or not entry.sender:
+        """The status of an accepted submission beside the candidate's other accepted one.
+
+        With ``resubmission = "first"`` an earlier accepted submission is kept and this
+        one set aside. With ``"latest"`` this one is kept unless the server accepted a
+        later one first, which only happens when a quarantined message is replayed.
+        """
+        if entry.status != "accepted" or not entry.sender:
             return entry.status, None
+        if entry.keep_first:
+            condition, params = "", []
+        else:
+            condition, params = "AND received_at > ? ", [utc_text(entry.received_at)]
         rows = list(self.db.query(
             "SELECT id, reference FROM submissions WHERE vacancy_id = ? AND lower(sender) = "
-            "lower(?) AND status = 'accepted' ORDER BY id LIMIT 1",
-            [entry.vacancy_id, entry.sender]))
+            f"lower(?) AND status = 'accepted' {condition}ORDER BY id LIMIT 1",
+            [entry.vacancy_id, entry.sender, *params]))
         return ("superseded", rows[0]) if rows else (entry.status, None)
 
     def _notice_limit_reached(self, recipient: str, limit: int, now: dt.datetime) -> str | None:
@@ -417,6 +432,50 @@ class Register:
             **entry.extra,
         }
 
+    def replace(self, submission_id: int, entry: NewSubmission, render: NoticeRenderer | None,
+                daily_limit: int, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Record ``entry`` in place of the quarantined submission ``submission_id``.
+
+        One transaction removes the quarantined row and records the new outcome under the
+        same id, with its notice: a crash leaves one or the other, never both or neither.
+        """
+        with self._transaction():
+            deleted = self.db.execute(
+                "DELETE FROM submissions WHERE id = ? AND status = 'quarantined'",
+                [submission_id]).rowcount
+            if deleted != 1:
+                raise RegisterError(f"{self.path}: submission {submission_id} is not quarantined")
+            return self.record(replace(entry, extra={**entry.extra, "id": submission_id}),
+                               render, daily_limit, now)
+
+    def claim_reply(self, reply_id: int) -> bool:
+        """Mark a pending notice ``sending`` before it goes out; False if it is not pending."""
+        with self._transaction():
+            return self.db.execute(
+                "UPDATE replies SET status = 'sending' WHERE id = ? AND status = 'pending'",
+                [reply_id]).rowcount == 1
+
+    def recover_interrupted_sends(self) -> list[dict[str, Any]]:
+        """Deal with notices left ``sending`` by a process that died while sending them.
+
+        Such a notice may have reached the server. It is queued once more; one cut short
+        a second time is marked failed for a human, so no notice goes out more than twice.
+        Call this only while holding the cycle lock. Returns the notices dealt with.
+        """
+        with self._transaction():
+            found = list(self.db.query(
+                "SELECT id, message_id, interrupted FROM replies WHERE status = 'sending'"))
+            for reply in found:
+                again = reply["interrupted"] >= 1
+                reply["status"] = "failed" if again else "pending"
+                self.db.execute(
+                    "UPDATE replies SET status = ?, interrupted = interrupted + 1, "
+                    "attempts = attempts + 1, next_attempt_at = NULL, last_error = ? WHERE id = ?",
+                    [reply["status"], "sending was cut short twice; it may have arrived: check "
+                     "before retrying" if again else "sending was cut short; sent again",
+                     reply["id"]])
+        return found
+
     def mark_sent(self, reply_id: int, now: dt.datetime | None = None) -> None:
         with self._transaction():
             self.db.execute(
@@ -445,7 +504,7 @@ class Register:
                     "WHERE id = ? AND status != 'sent'", [reply_id])
             return cursor.rowcount
 
-    def mark_moved(self, submission_id: int, folder: str) -> None:
+    def mark_moved(self, submission_id: int, folder: str | None) -> None:
         with self._transaction():
             self.db.execute("UPDATE submissions SET moved_to = ? WHERE id = ?",
                             [folder, submission_id])

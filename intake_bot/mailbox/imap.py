@@ -17,6 +17,9 @@ from intake_bot import netsec
 from intake_bot.mailbox.base import MailboxError, MailItem
 
 logger = logging.getLogger(__name__)
+# imapclient's protocol trace logs every fetched message whole at DEBUG: keep it quiet even
+# under ``-v``, so that no candidate's e-mail ends up in a log (it redacts only LOGIN).
+logging.getLogger("imapclient.imaplib").setLevel(logging.INFO)
 
 DEFAULT_PORTS = {"imaps": 993, "imap": 143}
 
