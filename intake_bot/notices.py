@@ -158,6 +158,7 @@ class Notices:
             "deadline": format_deadline(vacancy, language),
             "next_steps": vacancy.next_steps.get(language) or next(iter(vacancy.next_steps.values())),
             "apply_url": vacancy.apply_url or "",
+            "resubmission": vacancy.resubmission,
         }
 
     def _limits_context(self, facts: NoticeFacts, vacancy: Vacancy, language: str) -> dict[str, Any]:

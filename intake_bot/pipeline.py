@@ -371,6 +371,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
             sent, failed = intake.send_due()
             summary.sent += sent
             summary.send_failures += failed
+            summary.unavailable = str(intake.unavailable) if intake.unavailable else None
     finally:
         mailbox.close()
     log.info(summary.line())
