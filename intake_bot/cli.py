@@ -77,13 +77,10 @@ class Context:
                 logging.getLogger("intake_bot.config").warning(warning)
         return self._config
 
-    def register(self) -> Register:
-        return Register(self.config.register_path)
-
     @contextmanager
-    def opened_register(self) -> Iterator[Register]:
+    def register(self) -> Iterator[Register]:
         """The register, closed again on the way out."""
-        store = self.register()
+        store = Register(self.config.register_path)
         try:
             yield store
         finally:
@@ -242,12 +239,9 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
                   flag: str | None, since: str | None, until: str | None, sort: str,
                   fmt: str) -> None:
     """List submissions, newest last, filtered by vacancy, status, reason, flag or dates."""
-    store = context.register()
-    try:
+    with context.register() as store:
         rows = store.submissions(vacancy=vacancy, status=status, reason=reason, flag=flag,
                                  since=since, until=until, order=sort)
-    finally:
-        store.close()
     click.echo(render_rows(rows, fmt))
 
 
@@ -257,14 +251,11 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
 @one_line_errors
 def register_show(context: Context, submission_id: int) -> None:
     """Show everything about one submission: its decision, documents and notices."""
-    store = context.register()
-    try:
+    with context.register() as store:
         row = store.submission(submission_id)
         if row is None:
             fail(f"no submission with id {submission_id}")
         replies = store.replies_for(submission_id)
-    finally:
-        store.close()
     record = decoded(row)
     record["replies"] = replies
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
@@ -295,17 +286,13 @@ def replies() -> None:
 @one_line_errors
 def replies_retry(context: Context, reply_id: int | None) -> None:
     """Send failed or waiting notices now (one by ID, or all of them)."""
-    from intake_bot.pipeline import Intake, open_transport
+    from intake_bot.pipeline import open_intake
 
-    config = context.config
-    store = context.register()
-    transport = open_transport(config)
-    try:
-        queued = store.requeue(reply_id)
-        sent, failed = Intake(config, store, transport).send_due(reply_id=reply_id)
-    finally:
-        transport.close()
-        store.close()
+    # Under the cycle lock, like a cycle: never beside a running one, and a notice a
+    # crash left half-sent is dealt with first.
+    with open_intake(context.config) as intake:
+        queued = intake.register.requeue(reply_id)
+        sent, failed = intake.send_due(reply_id=reply_id)
     click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
 
 
@@ -331,7 +318,7 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
     """
     from intake_bot.export import export_json, export_rows, to_csv, write_private
 
-    with context.opened_register() as store:
+    with context.register() as store:
         rows = export_rows(context.config, store, vacancy, history=history)
     data = to_csv(rows, delimiter) if fmt == "csv" else export_json(rows)
     if output is None:
@@ -351,7 +338,7 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     """Per vacancy: counts by status, reason and flag, arrivals per day, time left."""
     from intake_bot import stats
 
-    with context.opened_register() as store:
+    with context.register() as store:
         if vacancy is not None:
             stats.check_vacancy(context.config, store, vacancy)
         figures = stats.register_stats(context.config, store, dt.datetime.now(dt.UTC), vacancy)
@@ -381,7 +368,7 @@ def register_purge(context: Context, vacancy: str | None, before: dt.datetime | 
     config = context.config
     criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
     now = dt.datetime.now(dt.UTC)
-    with context.opened_register() as store:
+    with context.register() as store:
         plan = plan_purge(config, store, criteria, now)
         for line in _purge_plan_lines(plan, config.documents_path):
             click.echo(line)
@@ -432,7 +419,7 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
     """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
     from intake_bot.report import write_report
 
-    with context.opened_register() as store:
+    with context.register() as store:
         path = write_report(context.config, store, vacancy,
                             output or Path(f"{vacancy}-report.png"), dt.datetime.now(dt.UTC))
     click.echo(f"report written to {path}")
@@ -450,7 +437,7 @@ def digest_command(context: Context, send: bool) -> None:
 
     config = context.config
     now = dt.datetime.now(dt.UTC)
-    with context.opened_register() as store:
+    with context.register() as store:
         if not send:
             digest = compose_digest(config, store, now)
             click.echo(f"Subject: {digest.subject}\n\n{digest.text}", nl=False)

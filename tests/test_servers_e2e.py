@@ -184,3 +184,21 @@ def test_unreachable_smtp_server_queues_the_notices_and_exits_1(served):
     assert dovecot.uids("INBOX") == []  # registered, notices queued: the messages may move
     assert [r["status"] for r in replies(project)] == ["pending", "pending"]
     assert [r["attempts"] for r in replies(project)] == [1, 0]  # one try, then it stopped
+
+
+def test_replies_retry_resends_a_failed_notice_on_demand(served):
+    project, dovecot, sink = served
+    sink.handler.refuse_recipient("alice@example.net", "550 5.1.1 Mailbox unavailable")
+    dovecot.append("INBOX", pdf_application(), ON_TIME)
+    run_cycle(project.config)
+    [reply] = replies(project)
+    assert reply["status"] == "failed" and "550" in reply["last_error"]
+    sink.handler.accept_recipient("alice@example.net")  # the candidate's mailbox is back
+    process = subprocess.run([sys.executable, "-m", "intake_bot", "--config",
+                              str(project.config_path), "replies", "retry", str(reply["id"])],
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "TEST_IMAP_PASSWORD": dovecot.password})
+    assert process.returncode == 0, process.stderr
+    assert "1 notice(s) queued again; 1 sent, 0 not sent" in process.stdout
+    [reply] = replies(project)
+    assert reply["status"] == "sent" and len(sink.received) == 1
