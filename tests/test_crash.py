@@ -26,7 +26,8 @@ from intake_bot.integrity import check_register
 from intake_bot.pipeline import CRASH_AT_ENV, CRASH_POINTS
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
-from tests.test_servers_e2e import replies, submissions
+from tests.readback import replies
+from tests.readback import rows as submissions
 
 pytestmark = pytest.mark.servers
 ON_TIME = brussels("2026-06-10T10:00:00")

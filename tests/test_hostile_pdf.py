@@ -19,7 +19,7 @@ import time
 from tests import hostile
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
-from tests.test_pipeline import rows
+from tests.readback import rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 EXACT = {"truncated": ["unreadable-pdf"], "encrypted": ["encrypted-pdf"]}

@@ -16,7 +16,7 @@ from intake_bot.pipeline import run_cycle
 from intake_bot.register import RegisterError
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
-from tests.test_pipeline import rows
+from tests.readback import rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 

@@ -12,7 +12,7 @@ from intake_bot.parse import parse_message
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
-from tests.test_pipeline import notices, rows
+from tests.readback import notices, rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 OWN = {"recruitment@example.org"}

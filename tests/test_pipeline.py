@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
 from tests.mail import DRP_TITLE, application, blank_pdf
+from tests.readback import notices, replies, rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 DOCX = b"PK\x03\x04" + b"\x00" * 40
@@ -20,29 +18,6 @@ DOCX = b"PK\x03\x04" + b"\x00" * 40
 
 def pdf_application(**kwargs) -> bytes:
     return application(attachments=[("Application.pdf", blank_pdf(2), "application/pdf")], **kwargs)
-
-
-def rows(project) -> list[dict]:
-    db = sqlite3.connect(project.config.register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM submissions ORDER BY id")]
-    finally:
-        db.close()
-
-
-def replies(project) -> list[dict]:
-    db = sqlite3.connect(project.config.register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM replies ORDER BY id")]
-    finally:
-        db.close()
-
-
-def notices(project) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in project.notices()]
 
 
 def test_valid_application_is_accepted_acknowledged_and_moved(project):

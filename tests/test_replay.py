@@ -12,7 +12,7 @@ from intake_bot.pipeline import run_cycle
 from intake_bot.replay import replay
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
-from tests.test_pipeline import notices, replies, rows
+from tests.readback import notices, replies, rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 

@@ -5,38 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import subprocess
 import sys
 
 import pytest
 
-from intake_bot.config import load_config
 from intake_bot.mailbox import MailboxError
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
 from tests.mail import application, blank_pdf
+from tests.readback import replies, rows
 
 pytestmark = pytest.mark.servers
 ON_TIME = brussels("2026-06-10T10:00:00")
-
-
-def submissions(project) -> list[dict]:
-    db = sqlite3.connect(load_config(project.config_path).register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM submissions ORDER BY id")]
-    finally:
-        db.close()
-
-
-def replies(project) -> list[dict]:
-    db = sqlite3.connect(load_config(project.config_path).register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM replies ORDER BY id")]
-    finally:
-        db.close()
 
 
 def pdf_application(sender: str = "Alice Martin <alice@example.net>", **kwargs) -> bytes:
@@ -51,11 +32,11 @@ def test_applications_in_dovecot_are_registered_answered_and_moved(served):
                    brussels("2026-06-13T00:00:00"))
     dovecot.append("INBOX", application(headers={"Auto-Submitted": "auto-replied"}), ON_TIME)
     summary = run_cycle(project.config)
-    rows = submissions(project)
-    assert [(r["status"], json.loads(r["reasons"])) for r in rows] == [
+    found = rows(project)
+    assert [(r["status"], json.loads(r["reasons"])) for r in found] == [
         ("accepted", []), ("rejected", ["late"]), ("ignored", ["auto-submitted"])]
-    assert rows[0]["received_at"] == "2026-06-10T08:00:00Z"
-    assert rows[0]["mailbox_key"].startswith("imap:")
+    assert found[0]["received_at"] == "2026-06-10T08:00:00Z"
+    assert found[0]["mailbox_key"].startswith("imap:")
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 3
     assert len(sink.received) == 2 and sink.connections == 1
     notice = sink.received[0].message()
@@ -83,7 +64,7 @@ def test_crash_between_register_and_move_does_not_register_or_answer_twice(serve
     assert len(dovecot.uids("INBOX")) == 1 and len(sink.received) == 1
     summary = run_cycle(config)
     assert summary.handled == 0 and summary.already_registered == 1
-    assert len(submissions(project)) == 1 and len(sink.received) == 1
+    assert len(rows(project)) == 1 and len(sink.received) == 1
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 1
 
 
@@ -105,8 +86,8 @@ def test_dovecot_stopped_mid_run_loses_nothing(served):
         dovecot.start()
     assert first is None or first.move_failures >= 1
     run_cycle(project.config)
-    rows = submissions(project)
-    assert len(rows) == 3 and {r["status"] for r in rows} == {"accepted"}
+    found = rows(project)
+    assert len(found) == 3 and {r["status"] for r in found} == {"accepted"}
     assert sorted(r.rcpt_tos[0] for r in sink.received) == [
         "c0@example.net", "c1@example.net", "c2@example.net"]
     assert dovecot.uids("INBOX") == [] and len(dovecot.uids("Processed")) == 3
