@@ -23,14 +23,14 @@ import click
 from intake_bot import __version__
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.describe import describe_config, describe_rules
-from intake_bot.errors import RecruiterError
+from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.mailbox import MailboxError
 from intake_bot.output import decoded, render_rows
-from intake_bot.purge import PurgeOutcome
+from intake_bot.recruiters.purge import PurgeOutcome
 from intake_bot.register import STATUSES, Register, RegisterError
-from intake_bot.review import DEFAULT_HOST, DEFAULT_PORT
+from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.sending import PermanentFailure, TemporaryFailure
-from intake_bot.stats import plural
+from intake_bot.recruiters.stats import plural
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -111,7 +111,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
 @one_line_errors
 def run(context: Context, once: bool) -> None:
     """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
-    from intake_bot.housekeeping import after_cycle
+    from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.pipeline import run_cycle
     from intake_bot.service import Service
 
@@ -316,7 +316,7 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
     One row per candidate with the submission that counts (the accepted one, else the
     latest), or every submission with --history.
     """
-    from intake_bot.export import export_json, export_rows, to_csv, write_private
+    from intake_bot.recruiters.export import export_json, export_rows, to_csv, write_private
 
     with context.register() as store:
         rows = export_rows(context.config, store, vacancy, history=history)
@@ -336,7 +336,7 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
 @one_line_errors
 def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     """Per vacancy: counts by status, reason and flag, arrivals per day, time left."""
-    from intake_bot import stats
+    from intake_bot.recruiters import stats
 
     with context.register() as store:
         if vacancy is not None:
@@ -363,7 +363,7 @@ def register_purge(context: Context, vacancy: str | None, before: dt.datetime | 
     Keeps the anonymous facts (vacancy, status, reasons, flags, dates) so that counts
     still add up, and writes an audit row in the purges table.
     """
-    from intake_bot.purge import Criteria, current_user, plan_purge, purge
+    from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
     config = context.config
     criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
@@ -398,7 +398,7 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
 @one_line_errors
 def review_command(context: Context, host: str, port: int) -> None:
     """Open the register in the browser (Datasette): facets, canned queries, documents."""
-    from intake_bot import review
+    from intake_bot.recruiters import review
 
     config = context.config
     if not review.is_loopback(host):
@@ -417,7 +417,7 @@ def review_command(context: Context, host: str, port: int) -> None:
 @one_line_errors
 def report_command(context: Context, vacancy: str, output: Path | None) -> None:
     """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
-    from intake_bot.report import write_report
+    from intake_bot.recruiters.report import write_report
 
     with context.register() as store:
         path = write_report(context.config, store, vacancy,
@@ -432,7 +432,7 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 @one_line_errors
 def digest_command(context: Context, send: bool) -> None:
     """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
-    from intake_bot.digest import compose_digest, send_digest
+    from intake_bot.recruiters.digest import compose_digest, send_digest
     from intake_bot.pipeline import open_transport
 
     config = context.config

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.housekeeping import after_cycle
-from intake_bot.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
+from intake_bot.recruiters.housekeeping import after_cycle
+from intake_bot.recruiters.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
 from intake_bot.register import Register
-from intake_bot.stats import register_stats
+from intake_bot.recruiters.stats import register_stats
 from tests.conftest import Project
 from tests.filled import NOW, fill, invoke
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake_bot.config import Config
-from intake_bot.errors import require
+from intake_bot.recruiters.errors import require
 from intake_bot.register import Register
-from intake_bot.stats import VacancyStats, check_vacancy, plural, register_stats
+from intake_bot.recruiters.stats import VacancyStats, check_vacancy, plural, register_stats
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
