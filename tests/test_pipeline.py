@@ -101,7 +101,7 @@ def test_every_reason_is_collected(project):
     run_cycle(project.config)
     [row] = rows(project)
     assert row["status"] == "rejected"
-    assert json.loads(row["reasons"]) == ["late", "multiple-attachments"]
+    assert json.loads(row["reasons"]) == ["multiple-attachments", "late"]
     body = notices(project)[0].get_content()
     assert "after the deadline" in body and "2 documents" in body
 
