@@ -51,7 +51,7 @@ def test_pending_yields_every_message_in_arrival_order(
     # The second message's INTERNALDATE is older: arrival (UID) order still rules.
     times = [datetime(2026, 6, 1, 9, tzinfo=UTC), datetime(2026, 5, 1, 9, tzinfo=UTC)]
     raws = [message("First"), message("Second"), message("Third")]
-    uids = [fresh_dovecot.append("INBOX", raw, when) for raw, when in zip(raws, [*times, None])]
+    uids = [fresh_dovecot.append("INBOX", raw, when) for raw, when in zip(raws, [*times, None], strict=True)]
 
     items = list(mailbox.pending())
 

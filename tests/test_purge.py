@@ -1,4 +1,4 @@
-"""Retention: a purge deletes the files, blanks the personal columns, keeps the counts, leaves an audit row."""
+"""Retention: a purge deletes files, blanks personal columns, keeps the counts, writes an audit row."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.recruiters.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
-from intake_bot.register import Register
 from intake_bot.recruiters.stats import register_stats
+from intake_bot.register import Register
 from tests.conftest import Project
 from tests.filled import NOW, fill, invoke
 

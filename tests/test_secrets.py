@@ -54,7 +54,7 @@ def test_a_debug_cycle_logs_neither_password_nor_body(authenticated):
     logs = done.stdout + done.stderr
     assert " DEBUG " in logs  # the level was really DEBUG
     assert dovecot.password not in logs and SMTP_PASSWORD not in logs
-    assert BODY_MARKER not in logs, [l[:160] for l in logs.splitlines() if BODY_MARKER in l]
+    assert BODY_MARKER not in logs, [line[:160] for line in logs.splitlines() if BODY_MARKER in line]
 
 
 @pytest.mark.servers

@@ -130,7 +130,7 @@ def test_bad_imap_password_is_one_line_without_the_password(served):
     project, dovecot, _ = served
     process = run_cli(project, {"TEST_IMAP_PASSWORD": "wrong-secret-123"})
     assert process.returncode == 1
-    [line] = [l for l in process.stderr.splitlines() if "error" in l]
+    [line] = [text for text in process.stderr.splitlines() if "error" in text]
     assert "127.0.0.1" in line and "wrong-secret-123" not in process.stderr + process.stdout
     assert "Traceback" not in process.stderr
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from intake_bot.config import Config
 from intake_bot.recruiters.errors import RecruiterError
-from intake_bot.register import Register, utc_text
 from intake_bot.recruiters.stats import check_vacancy, plural
+from intake_bot.register import Register, utc_text
 
 log = logging.getLogger(__name__)
 
