@@ -59,9 +59,15 @@ class Archive:
 
 
 def make_private_dirs(folder: Path) -> None:
-    """Create a folder (and its parents) readable by the owner only."""
-    folder.mkdir(parents=True, exist_ok=True, mode=FOLDER_MODE)
-    folder.chmod(FOLDER_MODE)
+    """Create a folder (and its missing parents) readable by the owner only.
+
+    ``mkdir(parents=True)`` would give the parents it creates the umask's mode (often
+    0755), so each missing folder is made on its own; existing parents are left alone.
+    """
+    missing = [folder, *(parent for parent in folder.parents if not parent.exists())]
+    for path in reversed(missing):
+        path.mkdir(exist_ok=True, mode=FOLDER_MODE)
+        path.chmod(FOLDER_MODE)
 
 
 def fsync_dir(folder: Path) -> None:

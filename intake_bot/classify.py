@@ -12,7 +12,11 @@ from collections.abc import Collection
 from intake_bot.parse import ParsedMessage
 
 #: The reason codes of ignored messages.
-IGNORED_REASONS = ("auto-submitted", "bounce", "mailing-list", "no-sender", "own-address")
+IGNORED_REASONS = ("auto-submitted", "bounce", "mailing-list", "no-sender", "own-address",
+                   "own-notice")
+#: The tag in the Message-ID of every notice: ``<...intake@DOMAIN>``, DOMAIN being the one
+#: of the bot's address, so that the bot knows its own notices when they come back.
+NOTICE_ID_TAG = "intake"
 
 #: Local parts of system senders that never read replies.
 _BOUNCE_SENDERS = re.compile(r"^(mailer-daemon|postmaster)$", re.IGNORECASE)
@@ -23,6 +27,7 @@ _ROBOT_SENDERS = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply-.+|
 _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification",
                  "message/feedback-report")
 _ROBOT_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+_ANGLE_BRACKETED = re.compile(r"<[^<>\s]+>")
 
 
 def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
@@ -40,9 +45,35 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
         return "auto-submitted"
     if not sender:
         return "no-sender"
-    if sender in own_addresses:
+    return_path = _ANGLE_BRACKETED.findall(message.header("return-path") or "")
+    if sender in own_addresses or any(p.strip("<>").lower() in own_addresses for p in return_path):
         return "own-address"
+    if _is_own_notice(message, own_addresses):
+        return "own-notice"
     return None
+
+
+def is_own_notice_id(message_id: str, own_addresses: Collection[str]) -> bool:
+    """Whether a Message-ID is one the bot gave a notice (``<...intake@DOMAIN>``)."""
+    suffixes = {f".{NOTICE_ID_TAG}@{address.rpartition('@')[2]}>" for address in own_addresses}
+    return message_id.lower().endswith(tuple(suffixes))
+
+
+def _is_own_notice(message: ParsedMessage, own_addresses: Collection[str]) -> bool:
+    """One of the bot's notices come back, or a reply to one that carries no document.
+
+    A notice forwarded back into the mailbox would otherwise be answered by another
+    notice. A reply to a notice with nothing attached is a thank-you, a question for a
+    person, or an auto-responder that ignored ``X-Auto-Response-Suppress``: answering it
+    would say nothing useful and could start a loop. A reply that attaches a document is
+    a corrected application and goes through like any other.
+    """
+    if message.message_id and is_own_notice_id(message.message_id, own_addresses):
+        return True
+    answered = " ".join((message.header("in-reply-to") or "", message.header("references") or ""))
+    replies_to_notice = any(is_own_notice_id(mid, own_addresses)
+                            for mid in _ANGLE_BRACKETED.findall(answered))
+    return replies_to_notice and message.complete and not message.attachments
 
 
 def _is_bounce(message: ParsedMessage, local_part: str) -> bool:

@@ -23,14 +23,14 @@ import click
 from intake_bot import __version__
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.describe import describe_config, describe_rules
-from intake_bot.errors import RecruiterError
+from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.mailbox import MailboxError
 from intake_bot.output import decoded, render_rows
-from intake_bot.purge import PurgeOutcome
+from intake_bot.recruiters.purge import PurgeOutcome
 from intake_bot.register import STATUSES, Register, RegisterError
-from intake_bot.review import DEFAULT_HOST, DEFAULT_PORT
+from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.sending import PermanentFailure, TemporaryFailure
-from intake_bot.stats import plural
+from intake_bot.recruiters.stats import plural
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -77,13 +77,10 @@ class Context:
                 logging.getLogger("intake_bot.config").warning(warning)
         return self._config
 
-    def register(self) -> Register:
-        return Register(self.config.register_path)
-
     @contextmanager
-    def opened_register(self) -> Iterator[Register]:
+    def register(self) -> Iterator[Register]:
         """The register, closed again on the way out."""
-        store = self.register()
+        store = Register(self.config.register_path)
         try:
             yield store
         finally:
@@ -114,7 +111,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
 @one_line_errors
 def run(context: Context, once: bool) -> None:
     """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
-    from intake_bot.housekeeping import after_cycle
+    from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.pipeline import run_cycle
     from intake_bot.service import Service
 
@@ -128,6 +125,9 @@ def run(context: Context, once: bool) -> None:
         if digest_sent is not None:
             click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: "
                        f"{digest_sent.subject}")
+        if summary.unavailable:
+            # Every message is registered and its notice queued; the operator must still know.
+            fail(f"notices not sent: {summary.unavailable}")
         return
     Service(config).run()
 
@@ -200,7 +200,7 @@ def demo(context: Context) -> None:
         click.echo(f"  {sample.file.name}: {sample.what}")
     summary = run_cycle(config)
     click.echo("")
-    with context.opened_register() as store:
+    with context.register() as store:
         rows = [row for submission_id in summary.registered
                 if (row := store.submission(submission_id)) is not None]
     if rows:
@@ -241,12 +241,9 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
                   flag: str | None, since: str | None, until: str | None, sort: str,
                   fmt: str) -> None:
     """List submissions, newest last, filtered by vacancy, status, reason, flag or dates."""
-    store = context.register()
-    try:
+    with context.register() as store:
         rows = store.submissions(vacancy=vacancy, status=status, reason=reason, flag=flag,
                                  since=since, until=until, order=sort)
-    finally:
-        store.close()
     click.echo(render_rows(rows, fmt))
 
 
@@ -256,17 +253,28 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
 @one_line_errors
 def register_show(context: Context, submission_id: int) -> None:
     """Show everything about one submission: its decision, documents and notices."""
-    store = context.register()
-    try:
+    with context.register() as store:
         row = store.submission(submission_id)
         if row is None:
             fail(f"no submission with id {submission_id}")
         replies = store.replies_for(submission_id)
-    finally:
-        store.close()
     record = decoded(row)
     record["replies"] = replies
     click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+
+
+@register.command("check")
+@pass_context
+@one_line_errors
+def register_check(context: Context) -> None:
+    """Verify the register's integrity and every archived file it names; exit 1 on a problem."""
+    from intake_bot.integrity import check_register
+
+    report = check_register(context.config)
+    for line in report.lines():
+        click.echo(line)
+    if report.problems:
+        sys.exit(EXIT_FAILURE)
 
 
 @cli.group()
@@ -280,17 +288,13 @@ def replies() -> None:
 @one_line_errors
 def replies_retry(context: Context, reply_id: int | None) -> None:
     """Send failed or waiting notices now (one by ID, or all of them)."""
-    from intake_bot.pipeline import Intake, open_transport
+    from intake_bot.pipeline import open_intake
 
-    config = context.config
-    store = context.register()
-    transport = open_transport(config)
-    try:
-        queued = store.requeue(reply_id)
-        sent, failed = Intake(config, store, transport).send_due(reply_id=reply_id)
-    finally:
-        transport.close()
-        store.close()
+    # Under the cycle lock, like a cycle: never beside a running one, and a notice a
+    # crash left half-sent is dealt with first.
+    with open_intake(context.config) as intake:
+        queued = intake.register.requeue(reply_id)
+        sent, failed = intake.send_due(reply_id=reply_id)
     click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
 
 
@@ -314,9 +318,9 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
     One row per candidate with the submission that counts (the accepted one, else the
     latest), or every submission with --history.
     """
-    from intake_bot.export import export_json, export_rows, to_csv, write_private
+    from intake_bot.recruiters.export import export_json, export_rows, to_csv, write_private
 
-    with context.opened_register() as store:
+    with context.register() as store:
         rows = export_rows(context.config, store, vacancy, history=history)
     data = to_csv(rows, delimiter) if fmt == "csv" else export_json(rows)
     if output is None:
@@ -334,9 +338,9 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
 @one_line_errors
 def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     """Per vacancy: counts by status, reason and flag, arrivals per day, time left."""
-    from intake_bot import stats
+    from intake_bot.recruiters import stats
 
-    with context.opened_register() as store:
+    with context.register() as store:
         if vacancy is not None:
             stats.check_vacancy(context.config, store, vacancy)
         figures = stats.register_stats(context.config, store, dt.datetime.now(dt.UTC), vacancy)
@@ -361,12 +365,12 @@ def register_purge(context: Context, vacancy: str | None, before: dt.datetime | 
     Keeps the anonymous facts (vacancy, status, reasons, flags, dates) so that counts
     still add up, and writes an audit row in the purges table.
     """
-    from intake_bot.purge import Criteria, current_user, plan_purge, purge
+    from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
     config = context.config
     criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
     now = dt.datetime.now(dt.UTC)
-    with context.opened_register() as store:
+    with context.register() as store:
         plan = plan_purge(config, store, criteria, now)
         for line in _purge_plan_lines(plan, config.documents_path):
             click.echo(line)
@@ -396,7 +400,7 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
 @one_line_errors
 def review_command(context: Context, host: str, port: int) -> None:
     """Open the register in the browser (Datasette): facets, canned queries, documents."""
-    from intake_bot import review
+    from intake_bot.recruiters import review
 
     config = context.config
     if not review.is_loopback(host):
@@ -415,9 +419,9 @@ def review_command(context: Context, host: str, port: int) -> None:
 @one_line_errors
 def report_command(context: Context, vacancy: str, output: Path | None) -> None:
     """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
-    from intake_bot.report import write_report
+    from intake_bot.recruiters.report import write_report
 
-    with context.opened_register() as store:
+    with context.register() as store:
         path = write_report(context.config, store, vacancy,
                             output or Path(f"{vacancy}-report.png"), dt.datetime.now(dt.UTC))
     click.echo(f"report written to {path}")
@@ -430,12 +434,12 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 @one_line_errors
 def digest_command(context: Context, send: bool) -> None:
     """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
-    from intake_bot.digest import compose_digest, send_digest
+    from intake_bot.recruiters.digest import compose_digest, send_digest
     from intake_bot.pipeline import open_transport
 
     config = context.config
     now = dt.datetime.now(dt.UTC)
-    with context.opened_register() as store:
+    with context.register() as store:
         if not send:
             digest = compose_digest(config, store, now)
             click.echo(f"Subject: {digest.subject}\n\n{digest.text}", nl=False)
@@ -448,6 +452,26 @@ def digest_command(context: Context, send: bool) -> None:
         finally:
             transport.close()
     click.echo(f"digest sent to {', '.join(config.digest_recruiters)}: {digest.subject}")
+
+
+@cli.command("replay")
+@click.argument("submission_id", type=int, required=False)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every quarantined submission.")
+@pass_context
+@one_line_errors
+def replay_command(context: Context, submission_id: int | None, replay_all: bool) -> None:
+    """Put quarantined messages back through the pipeline from the archive (ID or --all)."""
+    from intake_bot.replay import replay
+
+    if replay_all == (submission_id is not None):
+        fail("give one submission ID or --all", EXIT_CONFIG)
+    outcomes = replay(context.config, None if submission_id is None else [submission_id])
+    for outcome in outcomes:
+        click.echo(outcome.line)
+    replayed = sum(outcome.replayed for outcome in outcomes)
+    click.echo(f"{replayed} of {len(outcomes)} replayed" if outcomes else "nothing to replay")
+    if replayed < len(outcomes):
+        sys.exit(EXIT_FAILURE)
 
 
 def main() -> None:

@@ -58,8 +58,9 @@ def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
         limits.append("file name contains " + " + ".join(policy.filename_must_contain))
     lines.append(f"    attachments: {', '.join(limits)}")
     checks = [f"{name}={vacancy.policy(name)}" for name in CHECK_NAMES]
+    eligible = vacancy.eligible if isinstance(vacancy.eligible, str) else ", ".join(vacancy.eligible)
     lines.append(f"    checks: {', '.join(checks)}; min_references={vacancy.min_references}; "
-                 f"eligible={vacancy.eligible if isinstance(vacancy.eligible, str) else ', '.join(vacancy.eligible)}")
+                 f"eligible={eligible}")
     purge_at = vacancy.purge_due_at()
     if purge_at is not None:
         lines.append(f"    retention: personal data purged {vacancy.retention_days} days after "

@@ -8,13 +8,76 @@ from collections.abc import Sequence
 _WORDS = re.compile(r"[a-zàâäçéèêëîïôöùûüÿœæ']+")
 _ACCENTED = re.compile(r"[àâçéèêëîïôùûœ]")
 _MARKERS = {
-    "fr": frozenset(["je", "vous", "madame", "monsieur", "candidature", "veuillez", "bonjour", "poste", "ci-joint", "cordialement", "mon", "ma", "mes", "le", "la", "les", "des", "pour", "avec", "est", "une", "dans", "sur", "suis", "votre", "trouverez", "lettre", "salutations", "objet", "et", "au", "aux"]),
-    "en": frozenset(["i", "you", "dear", "application", "please", "attached", "regards", "my", "the", "for", "with", "is", "a", "an", "in", "on", "am", "your", "find", "letter", "sincerely", "kind", "and", "to", "of"]),
+    "fr": frozenset(
+        [
+            "je",
+            "vous",
+            "madame",
+            "monsieur",
+            "candidature",
+            "veuillez",
+            "bonjour",
+            "poste",
+            "ci-joint",
+            "cordialement",
+            "mon",
+            "ma",
+            "mes",
+            "le",
+            "la",
+            "les",
+            "des",
+            "pour",
+            "avec",
+            "est",
+            "une",
+            "dans",
+            "sur",
+            "suis",
+            "votre",
+            "trouverez",
+            "lettre",
+            "salutations",
+            "objet",
+            "et",
+            "au",
+            "aux",
+        ]
+    ),
+    "en": frozenset(
+        [
+            "i",
+            "you",
+            "dear",
+            "application",
+            "please",
+            "attached",
+            "regards",
+            "my",
+            "the",
+            "for",
+            "with",
+            "is",
+            "a",
+            "an",
+            "in",
+            "on",
+            "am",
+            "your",
+            "find",
+            "letter",
+            "sincerely",
+            "kind",
+            "and",
+            "to",
+            "of",
+        ]
+    ),
 }
 
 
 def detect_language(text: str) -> str | None:
-    """"fr" or "en" when the text clearly leans one way, else None."""
+    """ "fr" or "en" when the text clearly leans one way, else None."""
     words = _WORDS.findall(text.lower()[:5000])
     scores = {lang: sum(word in markers for word in words) for lang, markers in _MARKERS.items()}
     # Accented words are French markers too: short subjects carry few function words.

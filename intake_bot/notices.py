@@ -22,10 +22,11 @@ from typing import Any
 
 import jinja2
 
+from intake_bot.classify import NOTICE_ID_TAG
 from intake_bot.config import Config, Vacancy
 from intake_bot.language import detect_language
 from intake_bot.localtime import format_moment
-from intake_bot.register import Notice
+from intake_bot.register import Filing, Notice
 
 LANGUAGE_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 _MESSAGE_ID = re.compile(r"^<[^<>\s\"]{1,500}>$")
@@ -72,15 +73,20 @@ class Notices:
         self.folders = folders
         self.env = _environment(tuple(str(f) for f in folders))
 
-    def render(self, facts: NoticeFacts, reference: str | None, kept_reference: str | None,
-               now: dt.datetime) -> Notice:
-        """Render a notice, all its languages in one message, ready to queue."""
-        texts = [self._render_text(facts, language, reference, kept_reference, now)
-                 for language in facts.languages]
+    def render(self, facts: NoticeFacts, filing: Filing, now: dt.datetime) -> Notice:
+        """Render a notice, all its languages in one message, ready to queue.
+
+        The plain-text part is always there; an HTML alternative is added when every
+        language has a ``<kind>.html.j2`` template.
+        """
+        contexts = [self._context(facts, language, filing, now) for language in facts.languages]
+        texts = [self._render_text(facts, context) for context in contexts]
         subjects = list(dict.fromkeys(subject for subject, _ in texts))
         subject = " / ".join(subjects)
         body = LANGUAGE_SEPARATOR.join(text.strip("\n") for _, text in texts) + "\n"
-        message = self._message(facts, subject, body)
+        htmls = [self._render_html(facts, context) for context in contexts]
+        html = "\n<hr>\n".join(htmls) if all(htmls) else None  # type: ignore[arg-type]
+        message = self._message(facts, subject, body, html)
         return Notice(kind=facts.kind, recipient=facts.recipient,
                       message_id=str(message["Message-ID"]), subject=subject,
                       content=message.as_bytes())
@@ -91,32 +97,38 @@ class Notices:
             names.insert(0, f"{vacancy.id}/{language}/{name}")
         return self.env.select_template(names)
 
-    def _render_text(self, facts: NoticeFacts, language: str, reference: str | None,
-                     kept_reference: str | None, now: dt.datetime) -> tuple[str, str]:
-        context = self._context(facts, language, reference, kept_reference, now)
+    def _render_text(self, facts: NoticeFacts, context: dict[str, Any]) -> tuple[str, str]:
+        language = context["language"]
         rendered = self._template(facts.vacancy, language, f"{facts.kind}.txt.j2").render(context)
         first, _, rest = rendered.lstrip("\n").partition("\n")
         if not first.startswith("Subject:"):
             raise jinja2.TemplateError(f"{language}/{facts.kind}.txt.j2 must start with 'Subject:'")
         return " ".join(first[len("Subject:"):].split()), rest.lstrip("\n")
 
-    def _context(self, facts: NoticeFacts, language: str, reference: str | None,
-                 kept_reference: str | None, now: dt.datetime) -> dict[str, Any]:
+    def _render_html(self, facts: NoticeFacts, context: dict[str, Any]) -> str | None:
+        try:
+            template = self._template(facts.vacancy, context["language"], f"{facts.kind}.html.j2")
+        except jinja2.TemplatesNotFound:
+            return None
+        return template.render(context)
+
+    def _context(self, facts: NoticeFacts, language: str, filing: Filing,
+                 now: dt.datetime) -> dict[str, Any]:
         vacancy = facts.vacancy
         zone = vacancy.timezone if vacancy else self._default_zone
         context: dict[str, Any] = {
             "language": language,
             "candidate_name": facts.candidate_name,
             "subject": facts.subject,
-            "reference": reference,
-            "kept_reference": kept_reference,
+            "reference": filing.reference,
+            "kept_reference": filing.kept_reference,
+            "replaced_references": list(filing.replaced_references),
             "received": format_moment(facts.received_at, zone, language),
             "signature": parseaddr(self.config.from_address)[0] or self.config.from_addr_spec,
             "ambiguous": "ambiguous-vacancy" in facts.reasons,
             "open_vacancies": self._open_vacancies(language, now),
             "document_name": facts.document_name,
             "document_pages": facts.document_pages,
-            "superseded_note": vacancy is not None and vacancy.resubmission == "latest",
         }
         if vacancy is not None:
             context.update(self._vacancy_context(vacancy, language, now))
@@ -139,6 +151,7 @@ class Notices:
             "deadline": format_deadline(vacancy, language),
             "next_steps": vacancy.next_steps.get(language) or next(iter(vacancy.next_steps.values())),
             "apply_url": vacancy.apply_url or "",
+            "resubmission": vacancy.resubmission,
         }
 
     def _limits_context(self, facts: NoticeFacts, vacancy: Vacancy, language: str) -> dict[str, Any]:
@@ -195,22 +208,25 @@ class Notices:
                  "deadline": format_deadline(v, language)}
                 for v in self.config.vacancies if v.is_open(now) and v.channel == "email"]
 
-    def _message(self, facts: NoticeFacts, subject: str, body: str) -> EmailMessage:
+    def _message(self, facts: NoticeFacts, subject: str, body: str,
+                 html: str | None) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.config.from_address
         local, _, domain = facts.recipient.rpartition("@")
         message["To"] = Address(addr_spec=facts.recipient) if local else facts.recipient
         message["Subject"] = subject
         message["Date"] = format_datetime(dt.datetime.now(dt.UTC))
-        message["Message-ID"] = make_msgid("intake", domain=self.config.from_addr_spec
+        message["Message-ID"] = make_msgid(NOTICE_ID_TAG, domain=self.config.from_addr_spec
                                            .rpartition("@")[2] or None)
         if facts.in_reply_to and _MESSAGE_ID.match(facts.in_reply_to):
             message["In-Reply-To"] = facts.in_reply_to
             message["References"] = facts.in_reply_to
         message["Auto-Submitted"] = "auto-replied"
         message["X-Auto-Response-Suppress"] = "All"
-        message["Content-Language"] = ", ".join(facts.languages)
         message.set_content(body)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+        message["Content-Language"] = ", ".join(facts.languages)  # set_content clears Content-*
         return message
 
 
@@ -223,7 +239,9 @@ def _environment(folders: tuple[str, ...]) -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(list(folders)),
         undefined=jinja2.StrictUndefined,
-        autoescape=False,
+        # Candidates' names and subjects end up in HTML notices: escape them there.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",),
+                                            default_for_string=False, default=False),
         keep_trailing_newline=True,
         trim_blocks=False,
     )
@@ -275,7 +293,8 @@ def check_templates(config: Config) -> int:
                 flags=("no-text",) if kind == "acknowledgement" else (),
                 document_name="application.pdf", document_pages=3, document_count=1)
             try:
-                notices.render(facts, f"{vacancy.id}-0001", None, now)
+                notices.render(facts, Filing(f"{vacancy.id}-0002", None, (f"{vacancy.id}-0001",)),
+                               now)
             except (jinja2.TemplateError, OSError, tomllib.TOMLDecodeError) as error:
                 where = getattr(error, "name", None) or f"{kind} notice"
                 raise ConfigError(notices.folders[0], str(where),

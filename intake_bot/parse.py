@@ -94,18 +94,24 @@ def safe_display_name(name: str | None) -> str | None:
 
 def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; ``complete=False`` means only the header section is there."""
-    if complete:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-    else:
+    defects: list[str] = []
+    walk = complete
+    try:
+        message = (email.message_from_bytes(raw, policy=email.policy.default) if complete
+                   else BytesHeaderParser(policy=email.policy.default).parsebytes(raw))
+    except RecursionError:
+        # The standard parser recurses once per MIME level: a message nested about a
+        # thousand deep is read for its headers only, like one nested past MAX_DEPTH.
         message = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        defects.append("NestingTooDeep")
+        walk = False
     headers = _decoded_headers(message)
     sender_name, sender = _first_address(message, "from")
     _, reply_to = _first_address(message, "reply-to")
-    defects: list[str] = []
     attachments: list[Attachment] = []
     body = ""
     parts: list[str] = []
-    if complete:
+    if walk:
         leaves = list(_leaves(message, defects))
         parts = [leaf.content_type for leaf in leaves]
         body = _body_text(leaves)

@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +124,13 @@ def m002_recruiters(db: Database) -> None:
 
 
 @migrations()
-def m003_indexes_for_bursts(db: Database) -> None:
+def m003_reply_interruptions(db: Database) -> None:
+    """How many times a crash cut a notice's send short (it is resent at most once)."""
+    db.execute("ALTER TABLE replies ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m004_indexes_for_bursts(db: Database) -> None:
     """Indexes for the queries each new submission runs, so their cost does not grow with N.
 
     Without them, the superseding update, the daily notice limit and the next reference
@@ -213,8 +219,17 @@ class Notice:
     content: bytes
 
 
-#: Renders the notice once the reference is known: (reference, kept_reference) -> Notice.
-NoticeRenderer = Callable[[str | None, str | None], Notice]
+@dataclass(frozen=True)
+class Filing:
+    """How the register filed a submission, as its notice quotes it."""
+
+    reference: str | None
+    kept_reference: str | None = None  # resubmission = "first": the earlier one that is kept
+    replaced_references: tuple[str, ...] = ()  # resubmission = "latest": those it supersedes
+
+
+#: Renders the notice once the submission is filed and its reference known.
+NoticeRenderer = Callable[[Filing], Notice]
 
 
 class RegisterError(Exception):
@@ -330,8 +345,13 @@ class Register:
             reference, sequence = self._next_reference(entry)
             status, kept = self._resubmission_status(entry)
             row = self._row(entry, reference, sequence, status, now)
-            submission_id = self.db["submissions"].insert(row).last_pk
+            submission_id = self.db.table("submissions").insert(row).last_pk
+            replaced: tuple[str, ...] = ()
             if status == "accepted" and entry.vacancy_id and entry.sender:
+                replaced = tuple(r["reference"] for r in self.db.query(
+                    "SELECT reference FROM submissions WHERE vacancy_id = ? AND lower(sender) = "
+                    "lower(?) AND status = 'accepted' AND id != ? ORDER BY id",
+                    [entry.vacancy_id, entry.sender, submission_id]))
                 self.db.execute(
                     "UPDATE submissions SET status = 'superseded', superseded_by = ? "
                     "WHERE vacancy_id = ? AND lower(sender) = lower(?) AND status = 'accepted' "
@@ -340,13 +360,13 @@ class Register:
                 self.db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?",
                                 [kept["id"], submission_id])
             if render is not None and entry.notice_kind:
-                notice = render(reference, kept["reference"] if kept else None)
+                notice = render(Filing(reference, kept["reference"] if kept else None, replaced))
                 skipped = self._notice_limit_reached(notice.recipient, daily_limit, now)
                 if skipped:
                     self.db.execute("UPDATE submissions SET notice_skipped = ? WHERE id = ?",
                                     [skipped, submission_id])
                 else:
-                    self.db["replies"].insert({
+                    self.db.table("replies").insert({
                         "submission_id": submission_id, "kind": notice.kind,
                         "recipient": notice.recipient, "message_id": notice.message_id,
                         "status": "pending", "attempts": 0, "created_at": utc_text(now),
@@ -365,13 +385,22 @@ class Register:
         return f"{entry.vacancy_id}-{sequence:04d}", sequence
 
     def _resubmission_status(self, entry: NewSubmission) -> tuple[str, dict[str, Any] | None]:
-        """With ``resubmission = "first"`` a later accepted submission is kept aside."""
-        if entry.status != "accepted" or not entry.keep_first or not entry.sender:
+        """The status of an accepted submission beside the candidate's other accepted one.
+
+        With ``resubmission = "first"`` an earlier accepted submission is kept and this
+        one set aside. With ``"latest"`` this one is kept unless the server accepted a
+        later one first, which only happens when a quarantined message is replayed.
+        """
+        if entry.status != "accepted" or not entry.sender:
             return entry.status, None
+        if entry.keep_first:
+            condition, params = "", []
+        else:
+            condition, params = "AND received_at > ? ", [utc_text(entry.received_at)]
         rows = list(self.db.query(
             "SELECT id, reference FROM submissions WHERE vacancy_id = ? AND lower(sender) = "
-            "lower(?) AND status = 'accepted' ORDER BY id LIMIT 1",
-            [entry.vacancy_id, entry.sender]))
+            f"lower(?) AND status = 'accepted' {condition}ORDER BY id LIMIT 1",
+            [entry.vacancy_id, entry.sender, *params]))
         return ("superseded", rows[0]) if rows else (entry.status, None)
 
     def _notice_limit_reached(self, recipient: str, limit: int, now: dt.datetime) -> str | None:
@@ -420,6 +449,50 @@ class Register:
             **entry.extra,
         }
 
+    def replace(self, submission_id: int, entry: NewSubmission, render: NoticeRenderer | None,
+                daily_limit: int, now: dt.datetime | None = None) -> dict[str, Any]:
+        """Record ``entry`` in place of the quarantined submission ``submission_id``.
+
+        One transaction removes the quarantined row and records the new outcome under the
+        same id, with its notice: a crash leaves one or the other, never both or neither.
+        """
+        with self._transaction():
+            deleted = self.db.execute(
+                "DELETE FROM submissions WHERE id = ? AND status = 'quarantined'",
+                [submission_id]).rowcount
+            if deleted != 1:
+                raise RegisterError(f"{self.path}: submission {submission_id} is not quarantined")
+            return self.record(replace(entry, extra={**entry.extra, "id": submission_id}),
+                               render, daily_limit, now)
+
+    def claim_reply(self, reply_id: int) -> bool:
+        """Mark a pending notice ``sending`` before it goes out; False if it is not pending."""
+        with self._transaction():
+            return self.db.execute(
+                "UPDATE replies SET status = 'sending' WHERE id = ? AND status = 'pending'",
+                [reply_id]).rowcount == 1
+
+    def recover_interrupted_sends(self) -> list[dict[str, Any]]:
+        """Deal with notices left ``sending`` by a process that died while sending them.
+
+        Such a notice may have reached the server. It is queued once more; one cut short
+        a second time is marked failed for a human, so no notice goes out more than twice.
+        Call this only while holding the cycle lock. Returns the notices dealt with.
+        """
+        with self._transaction():
+            found = list(self.db.query(
+                "SELECT id, message_id, interrupted FROM replies WHERE status = 'sending'"))
+            for reply in found:
+                again = reply["interrupted"] >= 1
+                reply["status"] = "failed" if again else "pending"
+                self.db.execute(
+                    "UPDATE replies SET status = ?, interrupted = interrupted + 1, "
+                    "attempts = attempts + 1, next_attempt_at = NULL, last_error = ? WHERE id = ?",
+                    [reply["status"], "sending was cut short twice; it may have arrived: check "
+                     "before retrying" if again else "sending was cut short; sent again",
+                     reply["id"]])
+        return found
+
     def mark_sent(self, reply_id: int, now: dt.datetime | None = None) -> None:
         with self._transaction():
             self.db.execute(
@@ -448,7 +521,7 @@ class Register:
                     "WHERE id = ? AND status != 'sent'", [reply_id])
             return cursor.rowcount
 
-    def mark_moved(self, submission_id: int, folder: str) -> None:
+    def mark_moved(self, submission_id: int, folder: str | None) -> None:
         with self._transaction():
             self.db.execute("UPDATE submissions SET moved_to = ? WHERE id = ?",
                             [folder, submission_id])

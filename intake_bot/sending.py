@@ -11,6 +11,10 @@ class TemporaryFailure(Exception):
     """The notice could not be sent now (4xx, connection refused, timeout): try again later."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """The server cannot be reached, secured or logged in to: nothing can be sent now."""
+
+
 class PermanentFailure(Exception):
     """The notice was refused for good (5xx): do not try again automatically."""
 

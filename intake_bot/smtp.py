@@ -13,7 +13,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from intake_bot import netsec
-from intake_bot.sending import PermanentFailure, TemporaryFailure
+from intake_bot.sending import PermanentFailure, ServerUnavailable, TemporaryFailure
 
 logger = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class SmtpTransport:
         )
 
     def connect(self) -> None:
-        """Connect (and log in) now, e.g. to check a configuration; raises TemporaryFailure."""
+        """Connect (and log in) now, e.g. to check a configuration; raises ServerUnavailable."""
         self._session()
 
     def send(self, message: EmailMessage, envelope_from: str, recipients: Sequence[str]) -> None:
@@ -200,20 +200,20 @@ class SmtpTransport:
                     timeout=self._timeout_s,
                 )
         except OSError as exc:
-            raise TemporaryFailure(f"{self._where}: cannot connect: {_describe(exc)}") from exc
+            raise ServerUnavailable(f"{self._where}: cannot connect: {_describe(exc)}") from exc
         try:
             encrypted = self._start_session(smtp)
         except netsec.CleartextRefused as exc:
             smtp.close()
-            raise TemporaryFailure(f"{self._where}: {exc}") from None
+            raise ServerUnavailable(f"{self._where}: {exc}") from None
         except smtplib.SMTPAuthenticationError as exc:
             smtp.close()
-            raise TemporaryFailure(
+            raise ServerUnavailable(
                 f"{self._where}: login refused for user {self.user!r}: {_describe(exc)}"
             ) from exc
         except OSError as exc:
             smtp.close()
-            raise TemporaryFailure(
+            raise ServerUnavailable(
                 f"{self._where}: cannot start a session: {_describe(exc)}"
             ) from exc
         logger.debug("%s: connected (%s)", self._where, "TLS" if encrypted else "clear text")

@@ -21,8 +21,14 @@ TITLE_FR = "Officier – Résilience démocratique et partenariats"
 TO = "NATO PA Recruitment <recruitment@example.org>"
 
 
-def message(sender: str, subject: str, body: str, sent: str,
-            attachments: list[tuple[str, bytes, str]] = (), headers: dict[str, str] | None = None) -> bytes:
+def message(
+    sender: str,
+    subject: str,
+    body: str,
+    sent: str,
+    attachments: list[tuple[str, bytes, str]] = (),
+    headers: dict[str, str] | None = None,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = TO
@@ -39,55 +45,138 @@ def message(sender: str, subject: str, body: str, sent: str,
 
 
 SAMPLES = [
-    ("01-valid-application", "2026-06-10T09:12:00+02:00",
-     "a complete application: one PDF with letter, CV (Belgian) and three references",
-     lambda: message("Alice Martin <alice.martin@example.net>", TITLE,
-                     "Dear Sir or Madam,\n\nPlease find attached my application.\n\nKind regards,\nAlice Martin\n",
-                     "2026-06-10T09:11:00+02:00",
-                     [("Alice Martin - application.pdf", make_application_pdf(name="Alice Martin", nationality="Belgian"), "application/pdf")])),
-    ("02-french-application", "2026-06-11T17:40:00+02:00",
-     "a complete application in French, French title in the subject",
-     lambda: message("Jeanne Dupont <jeanne.dupont@example.fr>", f"Candidature : {TITLE_FR}",
-                     "Madame, Monsieur,\n\nVeuillez trouver ci-joint ma candidature pour le poste.\n\nCordialement,\nJeanne Dupont\n",
-                     "2026-06-11T17:39:00+02:00",
-                     [("candidature-dupont.pdf", make_application_pdf(name="Jeanne Dupont", nationality="française", language="fr"), "application/pdf")])),
-    ("03-late-application", "2026-06-13T00:00:30+02:00",
-     "a complete application received 30 seconds after the deadline",
-     lambda: message("Bram de Vries <bram.devries@example.nl>", f"Application: {TITLE}",
-                     "Dear Sir or Madam,\n\nMy application is attached.\n\nBest regards,\nBram de Vries\n",
-                     "2026-06-12T23:58:00+02:00",
-                     [("application.pdf", make_application_pdf(name="Bram de Vries", nationality="Dutch"), "application/pdf")])),
-    ("04-two-pdfs", "2026-06-09T14:03:00+02:00",
-     "letter and CV sent as two separate PDFs",
-     lambda: message("Carlos Ruiz <carlos.ruiz@example.es>", f"Re: {TITLE.upper()}",
-                     "Hello,\n\nAttached are my CV and my cover letter.\n\nCarlos Ruiz\n",
-                     "2026-06-09T14:02:00+02:00",
-                     [("CV.pdf", make_application_pdf(name="Carlos Ruiz", nationality="Spanish", letter=False), "application/pdf"),
-                      ("Letter.pdf", make_application_pdf(name="Carlos Ruiz", cv=False, references=0), "application/pdf")])),
-    ("05-word-document", "2026-06-08T11:20:00+02:00",
-     "the application as a Word document instead of a PDF",
-     lambda: message("Piotr Nowak <piotr.nowak@example.pl>", "Officer - Democratic Resilience and Partnerships",
-                     "Dear recruitment team,\n\nPlease find my application attached.\n\nPiotr Nowak\n",
-                     "2026-06-08T11:19:00+02:00",
-                     [("application.docx", make_docx(["Dear Sir or Madam,", "I am writing to apply.", "Curriculum vitae", "Nationality: Polish"]),
-                       "application/vnd.openxmlformats-officedocument.wordprocessingml.document")])),
-    ("06-no-vacancy-in-subject", "2026-06-07T08:45:00+02:00",
-     "a subject that names no vacancy",
-     lambda: message("Emma Svensson <emma.svensson@example.se>", "Job application",
-                     "Hello,\n\nI would like to apply for the open position.\n\nEmma\n",
-                     "2026-06-07T08:44:00+02:00",
-                     [("Emma Svensson CV.pdf", make_application_pdf(name="Emma Svensson", nationality="Swedish"), "application/pdf")])),
-    ("07-out-of-office", "2026-06-10T09:13:00+02:00",
-     "an out-of-office auto-reply (never answered)",
-     lambda: message("Office Manager <office@example.com>", f"Out of office: {TITLE}",
-                     "I am out of the office until 20 June.\n", "2026-06-10T09:13:00+02:00",
-                     headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"})),
-    ("08-references-missing", "2026-06-12T23:59:40+02:00",
-     "one PDF without references, 20 seconds before the deadline: accepted, flagged",
-     lambda: message("Mehmet Yilmaz <mehmet.yilmaz@example.com.tr>", f"Application – {TITLE}",
-                     "Dear Sir or Madam,\n\nPlease find my application attached.\n\nYours faithfully,\nMehmet Yilmaz\n",
-                     "2026-06-12T23:59:00+02:00",
-                     [("Yilmaz_application.pdf", make_application_pdf(name="Mehmet Yilmaz", nationality="Turkish", references=0), "application/pdf")])),
+    (
+        "01-valid-application",
+        "2026-06-10T09:12:00+02:00",
+        "a complete application: one PDF with letter, CV (Belgian) and three references",
+        lambda: message(
+            "Alice Martin <alice.martin@example.net>",
+            TITLE,
+            "Dear Sir or Madam,\n\nPlease find attached my application.\n\nKind regards,\nAlice Martin\n",
+            "2026-06-10T09:11:00+02:00",
+            [
+                (
+                    "Alice Martin - application.pdf",
+                    make_application_pdf(nationality="Belgian"),
+                    "application/pdf",
+                )
+            ],
+        ),
+    ),
+    (
+        "02-french-application",
+        "2026-06-11T17:40:00+02:00",
+        "a complete application in French, French title in the subject",
+        lambda: message(
+            "Jeanne Dupont <jeanne.dupont@example.fr>",
+            f"Candidature : {TITLE_FR}",
+            "Madame, Monsieur,\n\nVeuillez trouver ci-joint ma candidature pour le poste.\n\n"
+            "Cordialement,\nJeanne Dupont\n",
+            "2026-06-11T17:39:00+02:00",
+            [
+                (
+                    "candidature-dupont.pdf",
+                    make_application_pdf(nationality="française", language="fr"),
+                    "application/pdf",
+                )
+            ],
+        ),
+    ),
+    (
+        "03-late-application",
+        "2026-06-13T00:00:30+02:00",
+        "a complete application received 30 seconds after the deadline",
+        lambda: message(
+            "Bram de Vries <bram.devries@example.nl>",
+            f"Application: {TITLE}",
+            "Dear Sir or Madam,\n\nMy application is attached.\n\nBest regards,\nBram de Vries\n",
+            "2026-06-12T23:58:00+02:00",
+            [("application.pdf", make_application_pdf(nationality="Dutch"), "application/pdf")],
+        ),
+    ),
+    (
+        "04-two-pdfs",
+        "2026-06-09T14:03:00+02:00",
+        "letter and CV sent as two separate PDFs",
+        lambda: message(
+            "Carlos Ruiz <carlos.ruiz@example.es>",
+            f"Re: {TITLE.upper()}",
+            "Hello,\n\nAttached are my CV and my cover letter.\n\nCarlos Ruiz\n",
+            "2026-06-09T14:02:00+02:00",
+            [
+                ("CV.pdf", make_application_pdf(nationality="Spanish", letter=False), "application/pdf"),
+                ("Letter.pdf", make_application_pdf(cv=False, references=0), "application/pdf"),
+            ],
+        ),
+    ),
+    (
+        "05-word-document",
+        "2026-06-08T11:20:00+02:00",
+        "the application as a Word document instead of a PDF",
+        lambda: message(
+            "Piotr Nowak <piotr.nowak@example.pl>",
+            "Officer - Democratic Resilience and Partnerships",
+            "Dear recruitment team,\n\nPlease find my application attached.\n\nPiotr Nowak\n",
+            "2026-06-08T11:19:00+02:00",
+            [
+                (
+                    "application.docx",
+                    make_docx(
+                        [
+                            "Dear Sir or Madam,",
+                            "I am writing to apply.",
+                            "Curriculum vitae",
+                            "Nationality: Polish",
+                        ]
+                    ),
+                    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                )
+            ],
+        ),
+    ),
+    (
+        "06-no-vacancy-in-subject",
+        "2026-06-07T08:45:00+02:00",
+        "a subject that names no vacancy",
+        lambda: message(
+            "Emma Svensson <emma.svensson@example.se>",
+            "Job application",
+            "Hello,\n\nI would like to apply for the open position.\n\nEmma\n",
+            "2026-06-07T08:44:00+02:00",
+            [("Emma Svensson CV.pdf", make_application_pdf(nationality="Swedish"), "application/pdf")],
+        ),
+    ),
+    (
+        "07-out-of-office",
+        "2026-06-10T09:13:00+02:00",
+        "an out-of-office auto-reply (never answered)",
+        lambda: message(
+            "Office Manager <office@example.com>",
+            f"Out of office: {TITLE}",
+            "I am out of the office until 20 June.\n",
+            "2026-06-10T09:13:00+02:00",
+            headers={"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"},
+        ),
+    ),
+    (
+        "08-references-missing",
+        "2026-06-12T23:59:40+02:00",
+        "one PDF without references, 20 seconds before the deadline: accepted, flagged",
+        lambda: message(
+            "Mehmet Yilmaz <mehmet.yilmaz@example.com.tr>",
+            f"Application – {TITLE}",
+            "Dear Sir or Madam,\n\nPlease find my application attached.\n\n"
+            "Yours faithfully,\nMehmet Yilmaz\n",
+            "2026-06-12T23:59:00+02:00",
+            [
+                (
+                    "Yilmaz_application.pdf",
+                    make_application_pdf(nationality="Turkish", references=0),
+                    "application/pdf",
+                )
+            ],
+        ),
+    ),
 ]
 
 
@@ -96,8 +185,13 @@ def main() -> None:
     manifest = ["# The demo's sample applications and when the server 'accepted' them.", ""]
     for stem, delivered, what, build in SAMPLES:
         (OUT / f"{stem}.eml").write_bytes(build())
-        manifest += ["[[sample]]", f'file = "{stem}.eml"', f'delivered = "{delivered}"',
-                     f'what = "{what}"', ""]
+        manifest += [
+            "[[sample]]",
+            f'file = "{stem}.eml"',
+            f'delivered = "{delivered}"',
+            f'what = "{what}"',
+            "",
+        ]
     (OUT / "manifest.toml").write_text("\n".join(manifest), encoding="utf-8")
     print(f"wrote {len(SAMPLES)} samples to {OUT}")
 

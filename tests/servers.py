@@ -413,6 +413,10 @@ class SinkHandler:
         """Answer RCPT TO ``address`` with ``reply`` from now on."""
         self._refused[address.lower()] = reply
 
+    def accept_recipient(self, address: str) -> None:
+        """Accept ``address`` again after :meth:`refuse_recipient`."""
+        self._refused.pop(address.lower(), None)
+
     async def handle_RCPT(
         self,
         server: SMTPServer,

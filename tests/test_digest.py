@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from intake_bot.cli import cli
-from intake_bot.digest import compose_digest, send_digest_if_due
 from intake_bot.outbox import OutboxTransport
 from intake_bot.pipeline import run_cycle
+from intake_bot.recruiters.digest import compose_digest, send_digest_if_due
 from intake_bot.register import Register
 from tests.conftest import Project, brussels
 from tests.filled import fill, pdf

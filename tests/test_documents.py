@@ -25,14 +25,18 @@ def words(n: int) -> list[str]:
 
 
 def worker_pids() -> set[int]:
-    """Child processes of this test process: the inspection worker, when one runs."""
+    """The inspection worker among this test process's children, when one runs.
+
+    Other children (a Dovecot started by a server fixture) are not the worker.
+    """
     pids = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid():
+        if int(fields[1]) == os.getpid() and b"_document_worker" in command:
             pids.add(int(stat.parent.name))
     return pids
 

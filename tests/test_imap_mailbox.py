@@ -51,7 +51,7 @@ def test_pending_yields_every_message_in_arrival_order(
     # The second message's INTERNALDATE is older: arrival (UID) order still rules.
     times = [datetime(2026, 6, 1, 9, tzinfo=UTC), datetime(2026, 5, 1, 9, tzinfo=UTC)]
     raws = [message("First"), message("Second"), message("Third")]
-    uids = [fresh_dovecot.append("INBOX", raw, when) for raw, when in zip(raws, [*times, None])]
+    uids = [fresh_dovecot.append("INBOX", raw, when) for raw, when in zip(raws, [*times, None], strict=True)]
 
     items = list(mailbox.pending())
 
@@ -152,6 +152,25 @@ def test_move_creates_a_missing_folder(fresh_dovecot: DovecotServer, use_move: b
     # Expunged, not merely flagged \Deleted, and only that message.
     assert fresh_dovecot.uids("INBOX") == [keep]
     assert len(fresh_dovecot.uids("Processed")) == 1
+
+
+@pytest.mark.parametrize("use_move", [True, False], ids=["MOVE", "COPY-EXPUNGE"])
+def test_move_many_files_a_batch_and_leaves_the_rest(
+    fresh_dovecot: DovecotServer, use_move: bool
+) -> None:
+    for index in range(4):
+        fresh_dovecot.append("INBOX", message(f"To file {index}"))
+    keep = fresh_dovecot.append("INBOX", message("To keep"))
+    box = open_mailbox(fresh_dovecot, use_move=use_move)
+    try:
+        *batch, _ = box.pending()
+        box.move_many([item.key for item in batch], "Processed")
+        box.move_many([item.key for item in batch], "Processed")  # already gone: not an error
+    finally:
+        box.close()
+
+    assert fresh_dovecot.uids("INBOX") == [keep]
+    assert len(fresh_dovecot.uids("Processed")) == 4
 
 
 def test_move_refuses_a_key_from_another_uidvalidity(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,6 +10,7 @@ import pytest
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
 from tests.mail import DRP_TITLE, application, blank_pdf
+from tests.readback import notices, replies, rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
 DOCX = b"PK\x03\x04" + b"\x00" * 40
@@ -20,29 +18,6 @@ DOCX = b"PK\x03\x04" + b"\x00" * 40
 
 def pdf_application(**kwargs) -> bytes:
     return application(attachments=[("Application.pdf", blank_pdf(2), "application/pdf")], **kwargs)
-
-
-def rows(project) -> list[dict]:
-    db = sqlite3.connect(project.config.register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM submissions ORDER BY id")]
-    finally:
-        db.close()
-
-
-def replies(project) -> list[dict]:
-    db = sqlite3.connect(project.config.register_path)
-    db.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in db.execute("SELECT * FROM replies ORDER BY id")]
-    finally:
-        db.close()
-
-
-def notices(project) -> list[email.message.EmailMessage]:
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in project.notices()]
 
 
 def test_valid_application_is_accepted_acknowledged_and_moved(project):
@@ -126,7 +101,7 @@ def test_every_reason_is_collected(project):
     run_cycle(project.config)
     [row] = rows(project)
     assert row["status"] == "rejected"
-    assert json.loads(row["reasons"]) == ["late", "multiple-attachments"]
+    assert json.loads(row["reasons"]) == ["multiple-attachments", "late"]
     body = notices(project)[0].get_content()
     assert "after the deadline" in body and "2 documents" in body
 
@@ -324,3 +299,28 @@ resubmission = "first"
     assert first["status"] == "accepted"
     assert second["status"] == "superseded" and second["superseded_by"] == first["id"]
     assert "DRP-0001" in notices(project)[1].get_content() or "DRP-0001" in notices(project)[0].get_content()
+
+
+def test_a_resubmission_notice_names_the_replaced_reference(project):
+    project.deliver(pdf_application(), ON_TIME)
+    project.deliver(pdf_application(), brussels("2026-06-11T10:00:00"))
+    run_cycle(project.config)
+    first, second = (n.get_content() for n in notices(project))
+    assert "replaces your earlier one" not in first
+    assert "replaces your earlier one (DRP-0001)" in second
+    assert notices(project)[0]["Content-Language"] == "en, fr"
+
+
+def test_an_html_template_adds_an_escaped_html_alternative(make_project):
+    project = make_project(extra='[notices]\ntemplates = "mytemplates"\n')
+    for language in ("en", "fr"):
+        folder = project.config_path.parent / "mytemplates" / "DRP" / language
+        folder.mkdir(parents=True)
+        (folder / "acknowledgement.html.j2").write_text(
+            "<p>{{ candidate_name }}: {{ reference }}</p>", encoding="utf-8")
+    project.deliver(pdf_application(sender='"<b>Eve</b>" <eve@example.net>'), ON_TIME)
+    run_cycle(project.config)
+    [notice] = notices(project)
+    html = notice.get_body(preferencelist=("html",)).get_content()
+    assert "DRP-0001" in html and "<b>" not in html and "&lt;b&gt;Eve&lt;/b&gt;" in html
+    assert "DRP-0001" in notice.get_body(preferencelist=("plain",)).get_content()

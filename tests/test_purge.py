@@ -1,4 +1,4 @@
-"""Retention: a purge deletes the files, blanks the personal columns, keeps the counts, leaves an audit row."""
+"""Retention: a purge deletes files, blanks personal columns, keeps the counts, writes an audit row."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.housekeeping import after_cycle
-from intake_bot.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
+from intake_bot.recruiters.housekeeping import after_cycle
+from intake_bot.recruiters.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
+from intake_bot.recruiters.stats import register_stats
 from intake_bot.register import Register
-from intake_bot.stats import register_stats
 from tests.conftest import Project
 from tests.filled import NOW, fill, invoke
 

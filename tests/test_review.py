@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from intake_bot.cli import cli
-from intake_bot.review import build_metadata, canned_queries, create_datasette, is_loopback
+from intake_bot.recruiters.review import build_metadata, canned_queries, create_datasette, is_loopback
 from tests.conftest import Project
 from tests.extras import need
 from tests.filled import fill

@@ -56,7 +56,7 @@ ON_TIME = brussels("2026-06-10T10:00:00")
     ([pdf(size=20_000_000)], ON_TIME, ["too-large"]),
     ([pdf()], brussels("2026-06-13T00:00:00"), ["late"]),
     ([pdf(), pdf(kind="other")], brussels("2026-06-13T00:00:00"),
-     ["late", "multiple-attachments", "not-pdf"]),
+     ["multiple-attachments", "not-pdf", "late"]),
 ])
 def test_attachment_and_deadline_rules(drp, documents, received, reasons):
     application = Application(vacancy=drp, received_at=received, documents=tuple(documents))
@@ -82,7 +82,7 @@ def test_wrong_channel_moots_the_document_rules_but_not_the_deadline(drp):
     late = brussels("2026-06-13T00:00:00")
     assert apply_rules(Application(recruiting, ON_TIME, ()))[0] == ["wrong-channel"]
     assert apply_rules(Application(recruiting, late, (pdf(kind="other"),)))[0] == [
-        "wrong-channel", "late"]
+        "late", "wrong-channel"]
 
 
 def test_an_incomplete_message_is_too_large_and_nothing_else(drp):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -39,6 +39,10 @@ class Mailbox(Protocol):
 
     def move(self, key: str, folder: str) -> None:
         """Move one message out of the inbox into ``folder``, creating it when missing."""
+        ...
+
+    def move_many(self, keys: Sequence[str], folder: str) -> None:
+        """Move several messages of one listing into ``folder`` at once, as :meth:`move` does."""
         ...
 
     def connect(self) -> None:

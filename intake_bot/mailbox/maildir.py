@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from intake_bot.archive import fsync_dir
@@ -64,6 +64,11 @@ class MaildirMailbox:
         os.replace(source, target / "cur" / f"{base}:2,{''.join(sorted(set(flags + 'S')))}")
         fsync_dir(target / "cur")
         fsync_dir(self.path / sub)
+
+    def move_many(self, keys: Sequence[str], folder: str) -> None:
+        """Move several messages into ``folder``, one rename each (a local rename is cheap)."""
+        for key in keys:
+            self.move(key, folder)
 
     def folder_path(self, folder: str) -> Path:
         """The Maildir++ folder for a name: ``Processed`` is ``.Processed``."""

@@ -30,16 +30,17 @@ from intake_bot.rules import (
 from intake_bot.rules.base import Application, Document, Rule
 
 RULES: tuple[Rule, ...] = (
-    channel.RULE,
-    message_size.RULE,
-    deadline.RULE,
+    # The order in which reasons are reported: the specification's order of reason codes.
     attachment_count.RULE,
     document_type.RULE,
-    document_size.RULE,
     document_readable.RULE,
+    message_size.RULE,
+    document_size.RULE,
+    deadline.RULE,
     page_limit.RULE,
     word_limit.RULE,
     file_name.RULE,
+    channel.RULE,
     text_found.RULE,
     letter.RULE,
     cv.RULE,
@@ -59,20 +60,21 @@ def apply_rules(application: Application,
     """Run every rule that is on for the vacancy; return (reasons, flags), each deduplicated.
 
     Every rule runs, so the candidate hears about every problem at once, except that a
-    rule which moots the documents (wrong channel, message too large) silences the
-    document rules.
+    finding which moots the documents (wrong channel, message too large) silences the
+    document rules, wherever they stand in the order.
     """
-    reasons: dict[str, None] = {}
-    flags: dict[str, None] = {}
-    documents_moot = False
+    findings = []
     for rule in rules:
         policy = rule.policy(application.vacancy)
-        if policy == "off" or (documents_moot and rule.about_documents):
+        if policy != "off":
+            findings.append((rule, policy, rule.check(application)))
+    documents_moot = any(codes and rule.moots_documents for rule, _, codes in findings)
+    reasons: dict[str, None] = {}
+    flags: dict[str, None] = {}
+    for rule, policy, codes in findings:
+        if documents_moot and rule.about_documents:
             continue
-        codes = rule.check(application)
-        target = reasons if policy == "reject" else flags
-        target.update(dict.fromkeys(codes))
-        documents_moot = documents_moot or (bool(codes) and rule.moots_documents)
+        (reasons if policy == "reject" else flags).update(dict.fromkeys(codes))
     return list(reasons), [flag for flag in flags if flag not in reasons]
 
 

@@ -31,8 +31,13 @@ class Application:
 
     @cached_property
     def text(self) -> str:
-        """The text of every readable document, joined (empty for scans)."""
-        return "\n".join(d.info.text for d in self.documents if d.info.readable and d.info.text)
+        """The text of every readable document of an accepted type, joined (empty for scans).
+
+        A document of the wrong type is already rejected; its content is not judged.
+        """
+        types = self.vacancy.attachments.types
+        return "\n".join(d.info.text for d in self.documents
+                         if d.info.kind in types and d.info.readable and d.info.text)
 
 
 def always_reject(_vacancy: Vacancy) -> Policy:

@@ -5,7 +5,8 @@ from intake_bot.rules.base import Application, Rule
 
 
 def check(application: Application) -> list[str]:
-    readable = [d for d in application.documents if d.info.readable]
+    types = application.vacancy.attachments.types
+    readable = [d for d in application.documents if d.info.readable and d.info.kind in types]
     if readable and not any(c.isalnum() for c in application.text):
         return ["no-text"]
     return []

@@ -15,9 +15,9 @@ from email.utils import format_datetime, make_msgid
 
 from intake_bot.config import Config
 from intake_bot.localtime import format_moment, parse_utc
+from intake_bot.recruiters.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
 from intake_bot.register import Register, utc_text
 from intake_bot.sending import Transport
-from intake_bot.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
 
 log = logging.getLogger(__name__)
 

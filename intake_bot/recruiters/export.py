@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 from intake_bot.archive import FILE_MODE
 from intake_bot.config import Config
 from intake_bot.localtime import local_text, parse_utc
+from intake_bot.recruiters.stats import check_vacancy
 from intake_bot.register import Register
-from intake_bot.stats import check_vacancy
 
 BOM = "\ufeff"
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).

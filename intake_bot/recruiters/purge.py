@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
-from intake_bot.errors import RecruiterError
+from intake_bot.recruiters.errors import RecruiterError
+from intake_bot.recruiters.stats import check_vacancy, plural
 from intake_bot.register import Register, utc_text
-from intake_bot.stats import check_vacancy, plural
 
 log = logging.getLogger(__name__)
 

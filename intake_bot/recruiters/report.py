@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from intake_bot.config import Config
-from intake_bot.errors import require
+from intake_bot.recruiters.errors import require
+from intake_bot.recruiters.stats import VacancyStats, check_vacancy, plural, register_stats
 from intake_bot.register import Register
-from intake_bot.stats import VacancyStats, check_vacancy, plural, register_stats
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -69,7 +69,7 @@ def _draw_arrivals(axes: Axes, stats: VacancyStats, now: dt.datetime) -> None:
         if any(heights):
             axes.bar(date2num(noons), heights, bottom=bottom, width=0.8, label=status,
                      color=STATUS_COLOURS.get(status, OTHER_COLOUR))
-            bottom = [b + h for b, h in zip(bottom, heights)]
+            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     here = now.astimezone(stats.zone).replace(tzinfo=None)
     start = (noons[0] if noons else here) - dt.timedelta(days=1)
     end = (noons[-1] if noons else here) + dt.timedelta(days=1)
@@ -120,7 +120,7 @@ def _draw_outcomes(axes: Axes, stats: VacancyStats) -> None:
     axes.barh(positions, counts, height=0.6, color=[colour for _, _, colour in bars])
     axes.set_yticks(positions, labels)
     axes.set_ylim(max(len(bars), MIN_BAR_SLOTS) - 0.5, -0.5)  # top down; a lone bar stays slim
-    for position, count in zip(positions, counts):
+    for position, count in zip(positions, counts, strict=True):
         axes.annotate(str(count), (count, position), xytext=(4, 0),
                       textcoords="offset points", va="center")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))

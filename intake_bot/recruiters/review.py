@@ -1,7 +1,7 @@
 """The recruiters' browser view: Datasette on the register, with the shipped metadata.
 
-``intake_bot/datasette_metadata.json`` gives the tables human titles, column descriptions,
-facets and canned queries; :mod:`intake_bot.review_plugin` links each submission to its
+``intake_bot/recruiters/datasette_metadata.json`` gives the tables human titles, column descriptions,
+facets and canned queries; :mod:`intake_bot.recruiters.review_plugin` links each submission to its
 files and notices. Datasette is an optional extra (``pip install 'intake-bot[review]'``).
 It opens the register read-only, so the service keeps writing while recruiters read.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
-from intake_bot.errors import require
+from intake_bot.recruiters.errors import require
 from intake_bot.register import Register
 
 METADATA = Path(__file__).with_name("datasette_metadata.json")
@@ -51,7 +51,7 @@ def create_datasette(config: Config) -> Any:
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    from intake_bot import review_plugin
+    from intake_bot.recruiters import review_plugin
 
     if pm.get_plugin(review_plugin.NAME) is None:
         pm.register(review_plugin, name=review_plugin.NAME)

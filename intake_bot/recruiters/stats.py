@@ -14,8 +14,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake_bot.config import Config, Vacancy
-from intake_bot.errors import RecruiterError
 from intake_bot.localtime import format_moment, parse_utc, time_left
+from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.register import Register, utc_text
 
 #: The title of the group of messages that matched no vacancy (unmatched, ignored, quarantined).

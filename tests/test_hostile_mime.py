@@ -1,0 +1,209 @@
+"""Hostile and broken MIME through the real pipeline on the embedded Maildir, and alone.
+
+Each hostile message gets a proper verdict, is registered and filed, and never stops the
+cycle; the messages themselves are built in ``tests/hostile.py``.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from intake_bot.parse import parse_message
+from intake_bot.pipeline import run_cycle
+from tests import hostile
+from tests.conftest import brussels
+from tests.mail import application, blank_pdf
+from tests.readback import notices, replies, rows
+
+ON_TIME = brussels("2026-06-10T10:00:00")
+
+VERDICTS = {
+    "deep-nesting": ("rejected", ["no-attachment"]),  # the PDF lies deeper than is walked
+    "missing-closing-boundary": ("accepted", []),
+    "invalid-charsets": ("accepted", []),
+    "eight-bit-headers": ("accepted", []),
+    "nul-bytes": ("accepted", []),
+    "injected-headers": ("accepted", []),
+    "evil-file-names": ("rejected", ["multiple-attachments"]),
+    "duplicate-message-id-headers": ("accepted", []),
+    "no-message-id": ("accepted", []),
+    "random-bytes": ("ignored", ["no-sender"]),
+}
+
+
+def test_every_hostile_message_has_a_verdict():
+    assert set(VERDICTS) == set(hostile.MESSAGES)
+
+
+@pytest.mark.parametrize("name", sorted(hostile.MESSAGES))
+def test_hostile_message_gets_a_verdict_and_is_filed(project, name):
+    project.deliver(hostile.MESSAGES[name](), ON_TIME)
+    run_cycle(project.config)
+    [row] = rows(project)
+    assert (row["status"], json.loads(row["reasons"])) == VERDICTS[name], row["error"]
+    assert project.inbox() == [] and len(project.folder("Processed")) == 1
+    for column in ("subject", "sender_name", "message_id", "document_name"):
+        assert not any(c in (row[column] or "") for c in "\x00\r\n"), column
+
+
+def test_hostile_messages_together_never_stop_the_cycle(project):
+    for index, build in enumerate(hostile.MESSAGES.values()):
+        project.deliver(build(), ON_TIME, name=f"{index}.hostile")
+    project.deliver(application(sender="Good <good@example.net>",
+                                attachments=[("cv.pdf", blank_pdf(), "application/pdf")]),
+                    ON_TIME, name="99.good")
+    summary = run_cycle(project.config)
+    assert summary.handled == len(hostile.MESSAGES) + 1
+    assert "quarantined" not in summary.statuses
+    assert rows(project)[-1]["status"] == "accepted"
+    assert project.inbox() == []
+
+
+@pytest.mark.parametrize("depth", [100, 1000, 5000])
+def test_nesting_of_any_depth_parses(depth):
+    parsed = parse_message(hostile.deep_nesting(depth))
+    assert "NestingTooDeep" in parsed.defects and parsed.attachments == ()
+    assert parsed.subject == hostile.SUBJECT.decode()
+
+
+def test_eight_bit_headers_decode_as_utf8():
+    parsed = parse_message(hostile.eight_bit_headers())
+    assert parsed.subject == "Application NATO-PA-2026-07 – Résilience"
+    assert parsed.sender_name == "Zoë Ünal" and parsed.sender == "zoe@example.net"
+    assert [a.filename for a in parsed.attachments] == ["Lettre_é.pdf"]
+
+
+def test_invalid_charsets_decode_to_replacement_characters():
+    parsed = parse_message(hostile.invalid_charsets())
+    assert parsed.subject.startswith("Application NATO-PA-2026-07")
+    assert parsed.body_text.endswith("caf\ufffd") and len(parsed.attachments) == 1
+
+
+def test_nul_bytes_become_spaces():
+    parsed = parse_message(hostile.nul_bytes())
+    assert parsed.subject == "Application NATO-PA-2026-07 nul" and parsed.sender_name == "N ul"
+    assert [a.filename for a in parsed.attachments] == ["cv evil.pdf"]
+
+
+def test_a_50_mb_message_is_too_large_without_being_read_whole(project):
+    size = 50 * 2**20
+    path = project.maildir / "new" / "1.oversized.test"
+    project.deliver(b"", ON_TIME, name=path.name)
+    hostile.write_oversized(path, size)
+    os.utime(path, (ON_TIME.timestamp(), ON_TIME.timestamp()))
+    tracemalloc.start()
+    try:
+        run_cycle(project.config)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 2**20, f"{peak / 2**20:.1f} MiB allocated for a 50 MiB message"
+    [row] = rows(project)
+    assert (row["status"], json.loads(row["reasons"])) == ("rejected", ["too-large"])
+    assert row["raw_bytes"] >= size
+    assert Path(row["raw_path"]).stat().st_size < 2000  # only its header section is archived
+    [filed] = project.folder("Processed")
+    assert filed.stat().st_size >= size  # the message itself is kept, untouched
+    assert "too large" in notices(project)[0].get_content().lower()
+
+
+def test_the_same_message_id_on_different_messages_registers_both(project):
+    first = application(message_id="<same@example.net>", body="first\n")
+    second = application(message_id="<same@example.net>", body="second\n")
+    for index, raw in enumerate((first, second, first)):
+        project.deliver(raw, ON_TIME, name=f"{index}.same")
+    run_cycle(project.config)
+    assert [r["message_id"] for r in rows(project)] == ["<same@example.net>"] * 2
+    assert len(replies(project)) == 2
+
+
+def test_a_message_without_message_id_is_registered_once_and_answered_without_in_reply_to(
+        project):
+    raw = hostile.no_message_id()
+    project.deliver(raw, ON_TIME, name="1.a")
+    project.deliver(raw, ON_TIME, name="2.b")
+    run_cycle(project.config)
+    [row] = rows(project)
+    assert row["message_id"] is None and row["dedup_key"].startswith("sha256:")
+    [notice] = notices(project)
+    assert notice["In-Reply-To"] is None and notice["References"] is None
+    assert len(project.folder("Processed")) == 2
+
+
+NOTICE_HEADERS = {"from", "to", "subject", "date", "message-id", "in-reply-to", "references",
+                  "auto-submitted", "x-auto-response-suppress", "content-language",
+                  "content-type", "content-transfer-encoding", "mime-version"}
+
+
+def assert_no_injected_header(content: bytes) -> None:
+    notice = email.message_from_bytes(content, policy=email.policy.default)
+    assert {name.lower() for name in notice} <= NOTICE_HEADERS
+    assert notice["To"] == "eve@example.net"
+    head = content.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0]
+    assert b"victim" not in head and b"X-Injected" not in head
+
+
+@pytest.mark.parametrize("subject", [hostile.SUBJECT, b"Which job is it"])
+def test_encoded_crlf_adds_no_header_to_the_notice_file(project, subject):
+    project.deliver(hostile.injected_headers(subject), ON_TIME)
+    run_cycle(project.config)
+    [path] = project.notices()
+    assert_no_injected_header(path.read_bytes())
+
+
+@pytest.mark.servers
+def test_encoded_crlf_adds_no_header_or_recipient_over_smtp(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", hostile.injected_headers(), ON_TIME)
+    dovecot.append("INBOX", hostile.injected_headers(b"Which job is it", "unmatched"), ON_TIME)
+    run_cycle(project.config)
+    assert [mail.rcpt_tos for mail in sink.received] == [["eve@example.net"]] * 2
+    for mail in sink.received:
+        assert_no_injected_header(mail.content)
+
+
+def test_hostile_file_names_are_display_names_and_nothing_is_written_outside(project, tmp_path):
+    outside = [Path("/tmp/intake-evil-relative.pdf"), Path("/tmp/intake-evil-absolute.pdf"),
+               tmp_path / "intake-evil-encoded.pdf", Path("/intake-evil.pdf")]
+    for path in outside:
+        path.unlink(missing_ok=True)
+    project.deliver(hostile.evil_file_names(), ON_TIME)
+    run_cycle(project.config)
+    [row] = rows(project)
+    names = [document["name"] for document in json.loads(row["attachments"])]
+    assert names == ["intake-evil-relative.pdf", "intake-evil-absolute.pdf", "intake-evil.pdf",
+                     "cv .pdf", "intake-evil-encoded.pdf", "x" * 146 + ".pdf", "_CON.pdf", "_nul",
+                     None]
+    var = project.root / "var"
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    expected_places = ("project/config/", "project/var/mailbox/", "project/var/outbox/",
+                       "project/var/documents/raw/", "project/var/documents/files/",
+                       "project/var/register.db")
+    assert all(str(p).startswith(expected_places) for p in written), written
+    documents = [p for p in (var / "documents" / "files").rglob("*") if p.is_file()]
+    assert len(documents) == len(names)
+    assert all(p.name == f"{p.stem}.pdf" and len(p.stem) == 64 for p in documents)
+    assert not any(path.exists() for path in outside)
+
+
+def test_a_notice_that_cannot_be_built_quarantines_its_message_and_the_cycle_goes_on(project):
+    # Found by these tests: the e-mail library refuses a non-ASCII local part in To:, and
+    # the error, raised while rendering inside the register's transaction, used to stop
+    # every cycle at this message for good.
+    pdf = [("cv.pdf", blank_pdf(), "application/pdf")]
+    project.deliver(application(sender="José <josé@example.org>", attachments=pdf), ON_TIME,
+                    name="1.a")
+    project.deliver(application(sender="Bob <bob@example.net>", attachments=pdf), ON_TIME,
+                    name="2.b")
+    run_cycle(project.config)
+    first, second = rows(project)
+    assert first["status"] == "quarantined" and "NonASCIILocalPartDefect" in first["error"]
+    assert second["status"] == "accepted" and len(replies(project)) == 1
+    assert len(project.folder("Quarantine")) == 1 and len(project.folder("Processed")) == 1
