@@ -174,7 +174,9 @@ def _children_cpu() -> float:
 def _tree_memory(pid: int) -> dict[int, tuple[int, int]]:
     """(VmRSS, VmHWM) in KiB of a process and of its direct children; empty once it is gone."""
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # Per thread: the worker is the child of whichever thread first inspected a document.
+        children = [child for task in Path(f"/proc/{pid}/task").iterdir()
+                    for child in (task / "children").read_text().split()]
     except OSError:
         return {}
     found = {}
