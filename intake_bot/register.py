@@ -247,7 +247,10 @@ class Register:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
             self.db = Database(str(path))
             self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit survives a power cut, not only a crash. The message leaves the
+            # inbox right after its commit, so NORMAL could lose the only trace of it; the
+            # cost is about a third of a millisecond per commit.
+            self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=10000")
             migrations.apply(self.db)
