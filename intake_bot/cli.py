@@ -23,14 +23,14 @@ import click
 from intake_bot import __version__
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.describe import describe_config, describe_rules
-from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.mailbox import MailboxError
 from intake_bot.output import decoded, render_rows
+from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.recruiters.purge import PurgeOutcome
-from intake_bot.register import STATUSES, Register, RegisterError
 from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
-from intake_bot.sending import PermanentFailure, TemporaryFailure
 from intake_bot.recruiters.stats import plural
+from intake_bot.register import STATUSES, Register, RegisterError
+from intake_bot.sending import PermanentFailure, TemporaryFailure
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -111,8 +111,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
 @one_line_errors
 def run(context: Context, once: bool) -> None:
     """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
-    from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.pipeline import run_cycle
+    from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.service import Service
 
     config = context.config
@@ -434,8 +434,8 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 @one_line_errors
 def digest_command(context: Context, send: bool) -> None:
     """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
-    from intake_bot.recruiters.digest import compose_digest, send_digest
     from intake_bot.pipeline import open_transport
+    from intake_bot.recruiters.digest import compose_digest, send_digest
 
     config = context.config
     now = dt.datetime.now(dt.UTC)

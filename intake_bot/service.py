@@ -18,9 +18,9 @@ from collections.abc import Callable
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from intake_bot.config import Config, ConfigError
-from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
+from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.register import RegisterError
 from intake_bot.sending import TemporaryFailure
 

@@ -30,9 +30,10 @@ class SmtpTransport:
 
     The pipeline sends every due notice of a cycle through one transport and closes it
     at the end of the cycle. When the server has dropped the reused connection (idle
-    timeout, 421), the transport reconnects once and sends again. Not thread-safe. Failures are sorted for the caller:
-    :class:`TemporaryFailure` for anything worth retrying later (4xx replies, connection
-    refused, timeouts, TLS or login problems, which are about the server or the
+    timeout, 421), the transport reconnects once and sends again. Not thread-safe.
+    Failures are sorted for the caller: :class:`TemporaryFailure` for anything worth
+    retrying later (4xx replies, timeouts), its subclass :class:`ServerUnavailable` when
+    the server cannot be reached, secured or logged in to (about the server or the
     configuration, not the notice) and :class:`PermanentFailure` when the server
     refused this notice for good (5xx to the sender, recipients or content).
     """
