@@ -183,3 +183,23 @@ def test_replies_retry_resends_a_failed_notice_on_demand(served):
     assert "1 notice(s) queued again; 1 sent, 0 not sent" in process.stdout
     [reply] = replies(project)
     assert reply["status"] == "sent" and len(sink.received) == 1
+
+
+def check_connect(project, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "intake_bot", "--config",
+                           str(project.config_path), "check-config", "--connect"],
+                          capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def test_check_config_connect_logs_in_to_both_servers(served):
+    project, dovecot, sink = served
+    process = check_connect(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+    assert process.returncode == 0, process.stderr
+    assert "mailbox: connected and logged in" in process.stdout
+    assert "smtp: connected" in process.stdout
+    sink.stop()
+    process = check_connect(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+    assert process.returncode == 1 and "Traceback" not in process.stderr
+    assert process.stderr.strip().splitlines()[-1].startswith("intake-bot: error: SMTP 127.0.0.1")
+    process = check_connect(project, {"TEST_IMAP_PASSWORD": "not-the-password"})
+    assert process.returncode == 1 and "login refused" in process.stderr
