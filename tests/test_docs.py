@@ -75,3 +75,8 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert readme_commands, "the README must open with the two commands"
     test_command = next(line for line in readme_commands if "pytest" in line)
     assert test_command in ci.splitlines()
+
+
+@pytest.mark.parametrize("shown", ["config/intake.example.toml", "deploy/intake-bot.service"])
+def test_the_production_section_shows_the_shipped_files_as_they_are(shown):
+    assert (REPO / shown).read_text(encoding="utf-8").rstrip() in README
