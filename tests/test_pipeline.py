@@ -13,6 +13,13 @@ from tests.mail import DRP_TITLE, application, blank_pdf
 from tests.readback import notices, replies, rows
 
 ON_TIME = brussels("2026-06-10T10:00:00")
+PLAIN_DRP = """
+[[vacancy]]
+id = "DRP"
+title = "Officer – Democratic Resilience and Partnerships"
+deadline = "2026-06-12T23:59"
+timezone = "Europe/Brussels"
+"""
 DOCX = b"PK\x03\x04" + b"\x00" * 40
 
 
@@ -140,13 +147,7 @@ def test_owner_password_only_pdf_is_fine(project):
 
 
 def test_too_large_document(make_project):
-    project = make_project("""
-[[vacancy]]
-id = "DRP"
-title = "Officer – Democratic Resilience and Partnerships"
-deadline = "2026-06-12T23:59"
-timezone = "Europe/Brussels"
-[vacancy.attachments]
+    project = make_project(PLAIN_DRP + """[vacancy.attachments]
 count = 1
 types = ["pdf"]
 max_bytes = 500
@@ -284,14 +285,7 @@ def test_french_candidate_gets_french_first(project):
 
 
 def test_resubmission_first_keeps_the_first(make_project):
-    project = make_project("""
-[[vacancy]]
-id = "DRP"
-title = "Officer – Democratic Resilience and Partnerships"
-deadline = "2026-06-12T23:59"
-timezone = "Europe/Brussels"
-resubmission = "first"
-""")
+    project = make_project(PLAIN_DRP + 'resubmission = "first"\n')
     project.deliver(pdf_application(), ON_TIME)
     project.deliver(pdf_application(), brussels("2026-06-11T10:00:00"))
     run_cycle(project.config)

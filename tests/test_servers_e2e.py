@@ -120,10 +120,15 @@ def test_smtp_550_fails_one_notice_and_never_blocks_the_others(served):
     assert [r.rcpt_tos for r in sink.received] == [["bob@example.net"]]
 
 
-def run_cli(project, env: dict[str, str]) -> subprocess.CompletedProcess:
+def intake_bot(project, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """Run the command line as an operator would, in its own process."""
     return subprocess.run([sys.executable, "-m", "intake_bot", "--config",
-                           str(project.config_path), "run", "--once"],
+                           str(project.config_path), *args],
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+
+
+def run_cli(project, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return intake_bot(project, env, "run", "--once")
 
 
 def test_bad_imap_password_is_one_line_without_the_password(served):
@@ -175,10 +180,8 @@ def test_replies_retry_resends_a_failed_notice_on_demand(served):
     [reply] = replies(project)
     assert reply["status"] == "failed" and "550" in reply["last_error"]
     sink.handler.accept_recipient("alice@example.net")  # the candidate's mailbox is back
-    process = subprocess.run([sys.executable, "-m", "intake_bot", "--config",
-                              str(project.config_path), "replies", "retry", str(reply["id"])],
-                             capture_output=True, text=True, timeout=60,
-                             env={**os.environ, "TEST_IMAP_PASSWORD": dovecot.password})
+    process = intake_bot(project, {"TEST_IMAP_PASSWORD": dovecot.password},
+                         "replies", "retry", str(reply["id"]))
     assert process.returncode == 0, process.stderr
     assert "1 notice(s) queued again; 1 sent, 0 not sent" in process.stdout
     [reply] = replies(project)
@@ -186,9 +189,7 @@ def test_replies_retry_resends_a_failed_notice_on_demand(served):
 
 
 def check_connect(project, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "intake_bot", "--config",
-                           str(project.config_path), "check-config", "--connect"],
-                          capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
+    return intake_bot(project, env, "check-config", "--connect")
 
 
 def test_check_config_connect_logs_in_to_both_servers(served):
