@@ -11,7 +11,6 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -515,15 +514,3 @@ class _Reader:
                 found += [f"{self.file}: [{section}] {key}: unknown key, ignored"
                           for key in value if key not in known[section]]
         return found
-
-
-def display_address(address: str) -> Address | None:
-    """Parse ``Name <addr>`` into an :class:`Address`, or None when it is not one."""
-    name, addr = parseaddr(address)
-    if "@" not in addr:
-        return None
-    user, _, domain = addr.rpartition("@")
-    try:
-        return Address(display_name=name, username=user, domain=domain)
-    except (ValueError, IndexError):
-        return None

@@ -529,10 +529,5 @@ class Register:
             self.db.execute("UPDATE submissions SET moved_to = ? WHERE id = ?",
                             [folder, submission_id])
 
-    def status_counts(self, since_id: int = 0) -> dict[str, int]:
-        return {row["status"]: row["n"] for row in self.db.query(
-            "SELECT status, COUNT(*) AS n FROM submissions WHERE id > ? GROUP BY status",
-            [since_id])}
-
     def max_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]
