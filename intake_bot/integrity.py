@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
+from intake_bot.register import json_list
 
 _CHUNK = 1 << 20
 
@@ -100,7 +101,7 @@ def _check_files(db: sqlite3.Connection, report: CheckReport) -> None:
 def _documents(row: sqlite3.Row) -> list[dict[str, Any]]:
     """Every document of a submission: its ``attachments``, and the primary one if apart."""
     try:
-        documents = [d for d in json.loads(row["attachments"] or "[]") if isinstance(d, dict)]
+        documents = [d for d in json_list(row["attachments"]) if isinstance(d, dict)]
     except json.JSONDecodeError:
         documents = []
     if row["document_path"] and row["document_path"] not in {d.get("path") for d in documents}:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-import json
 import logging
 import os
 import signal
@@ -56,6 +55,7 @@ from intake_bot.register import (
     RegisterError,
     StoredDocument,
     dedup_key,
+    json_list,
     now_utc,
     utc_text,
 )
@@ -467,7 +467,7 @@ def _handle(intake: Intake, item: MailItem, prepared: Prepared,
     if new:
         summary.handled += 1
         summary.statuses[row["status"]] += 1
-        summary.reasons.update(_json_list(row["reasons"]))
+        summary.reasons.update(json_list(row["reasons"]))
         summary.registered.append(row["id"])
     else:
         summary.already_registered += 1
@@ -502,6 +502,3 @@ def _file(intake: Intake, mailbox: Mailbox, handled: list[_Handled],
             continue
         crash_point("moved")
 
-
-def _json_list(text: str | None) -> list[str]:
-    return list(json.loads(text or "[]"))

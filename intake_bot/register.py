@@ -151,6 +151,11 @@ def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def json_list(text: str | None) -> list[Any]:
+    """A JSON array column (``reasons``, ``flags``, ``attachments``) as a list; NULL is empty."""
+    return list(json.loads(text or "[]"))
+
+
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -12,7 +12,6 @@ folder of the mailbox, where the cycle filed it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from intake_bot.decide import Inspector
 from intake_bot.documents import inspect_document
 from intake_bot.mailbox import MailItem
 from intake_bot.pipeline import Intake, open_intake
-from intake_bot.register import now_utc
+from intake_bot.register import json_list, now_utc
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +65,7 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
                              f"registered as #{new_row['id']}: left quarantined")
     sent, failed = intake.send_due(submission_id=new_row["id"])
     notice = "notice sent" if sent else "notice not sent (will retry)" if failed else "no notice"
-    reasons = ", ".join(json.loads(new_row["reasons"])) or "no reasons"
+    reasons = ", ".join(json_list(new_row["reasons"])) or "no reasons"
     line = (f"#{submission_id} {new_row['message_id'] or '(no Message-ID)'}: quarantined -> "
             f"{new_row['status']} {new_row['reference'] or '-'} ({reasons}); {notice}")
     log.info("replayed %s", line)

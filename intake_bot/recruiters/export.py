@@ -21,7 +21,7 @@ from intake_bot.archive import FILE_MODE
 from intake_bot.config import Config
 from intake_bot.localtime import local_text, parse_utc
 from intake_bot.recruiters.stats import check_vacancy
-from intake_bot.register import Register
+from intake_bot.register import Register, json_list
 
 BOM = "\ufeff"
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -71,13 +71,13 @@ def _export_row(row: dict[str, Any], zone: ZoneInfo, submissions: int) -> dict[s
         "E-mail": row["sender"],
         "Reply to": row["reply_to"],
         "Subject": row["subject"],
-        "Reasons": ", ".join(json.loads(row["reasons"] or "[]")),
-        "Flags": ", ".join(json.loads(row["flags"] or "[]")),
+        "Reasons": ", ".join(json_list(row["reasons"])),
+        "Flags": ", ".join(json_list(row["flags"])),
         "Document": row["document_name"],
         "Type": row["document_type"],
         "Pages": row["document_pages"],
         "Bytes": row["document_bytes"],
-        "Documents": len(json.loads(row["attachments"] or "[]")),
+        "Documents": len(json_list(row["attachments"])),
         "Submissions": submissions,
         "Register id": row["id"],
         "Superseded by": row["superseded_by"],

@@ -24,7 +24,7 @@ from typing import Any
 from intake_bot.config import Config
 from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.recruiters.stats import check_vacancy, plural
-from intake_bot.register import Register, utc_text
+from intake_bot.register import Register, json_list, utc_text
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def _plan(config: Config, register: Register, criteria: Criteria,
 def _files_of(row: dict[str, Any]) -> Iterator[Path]:
     """Every file a submission names, resolved (so a link cannot lead out of the documents)."""
     names = [row["document_path"], row["raw_path"],
-             *(entry.get("path") for entry in json.loads(row["attachments"] or "[]"))]
+             *(entry.get("path") for entry in json_list(row["attachments"]))]
     for name in names:
         if name:
             yield Path(name).resolve()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,8 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
+
+from intake_bot.register import json_list
 
 #: The plugin's name, and the key of its settings in the metadata's ``plugins``.
 NAME = "intake-bot"
@@ -83,7 +84,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
         links = [_link(url(f"/-/intake/document/{row_id}/{index}"),
                        f"{entry.get('name') or 'document'} ({entry.get('type')}, "
                        f"{entry.get('pages') or '?'} p.)")
-                 for index, entry in enumerate(json.loads(value)) if entry.get("path")]
+                 for index, entry in enumerate(json_list(value)) if entry.get("path")]
         return Markup("<br>").join(links) if links else None
     return None
 
@@ -98,7 +99,7 @@ async def serve_document(datasette: Datasette, request: Request) -> Response:
                      request.url_vars["submission_id"])
     if isinstance(row, Response):
         return row
-    entries = json.loads(row["attachments"] or "[]")
+    entries = json_list(row["attachments"])
     index = int(request.url_vars["index"])
     if index >= len(entries) or not entries[index].get("path"):
         return _not_found("no such document (or purged)")

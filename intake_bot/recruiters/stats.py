@@ -7,7 +7,6 @@ are the vacancy's local days, because that is how its deadline and its recruiter
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ from zoneinfo import ZoneInfo
 from intake_bot.config import Config, Vacancy
 from intake_bot.localtime import format_moment, parse_utc, time_left
 from intake_bot.recruiters.errors import RecruiterError
-from intake_bot.register import Register, utc_text
+from intake_bot.register import Register, json_list, utc_text
 
 #: The title of the group of messages that matched no vacancy (unmatched, ignored, quarantined).
 NO_VACANCY = "(no vacancy: unmatched, ignored or quarantined)"
@@ -116,9 +115,9 @@ def _empty(vacancy: Vacancy, now: dt.datetime) -> VacancyStats:
 
 
 def _count(stats: VacancyStats, row: dict[str, Any]) -> None:
-    flags = json.loads(row["flags"] or "[]")
+    flags = json_list(row["flags"])
     stats.statuses[row["status"]] += 1
-    stats.reasons.update(json.loads(row["reasons"] or "[]"))
+    stats.reasons.update(json_list(row["reasons"]))
     stats.flags.update(flags)
     day = parse_utc(row["received_at"]).astimezone(stats.zone).date()
     stats.arrivals.setdefault(day, Counter())[row["status"]] += 1
