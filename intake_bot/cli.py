@@ -164,7 +164,7 @@ def check_config(context: Context, connect: bool) -> None:
 def _check_connections(config: Config) -> None:
     """Log in to both servers, reporting each in one line; the first failure ends the command."""
     from intake_bot.mailbox import open_mailbox
-    from intake_bot.pipeline import open_transport
+    from intake_bot.sending import open_transport
 
     mailbox = open_mailbox(config)
     try:
@@ -434,8 +434,8 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 @one_line_errors
 def digest_command(context: Context, send: bool) -> None:
     """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
-    from intake_bot.pipeline import open_transport
     from intake_bot.recruiters.digest import compose_digest, send_digest
+    from intake_bot.sending import open_transport
 
     config = context.config
     now = dt.datetime.now(dt.UTC)

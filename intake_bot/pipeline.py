@@ -59,7 +59,13 @@ from intake_bot.register import (
     now_utc,
     utc_text,
 )
-from intake_bot.sending import PermanentFailure, ServerUnavailable, TemporaryFailure, Transport
+from intake_bot.sending import (
+    PermanentFailure,
+    ServerUnavailable,
+    TemporaryFailure,
+    Transport,
+    open_transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,18 +130,6 @@ class Prepared:
     parsed: ParsedMessage | None
     decision: Decision | None
     error: Exception | None
-
-
-def open_transport(config: Config) -> Transport:
-    """The way of sending notices that the configuration names."""
-    url = config.smtp_url
-    if url.startswith("outbox:"):
-        from intake_bot.outbox import OutboxTransport
-
-        return OutboxTransport(Path(url[len("outbox:"):]))
-    from intake_bot.smtp import SmtpTransport
-
-    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))
 
 
 class Intake:

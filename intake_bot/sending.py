@@ -1,10 +1,14 @@
-"""The outgoing edge: what the pipeline needs from any way of sending a notice."""
+"""The outgoing edge: what the pipeline needs from any way of sending a notice, and the
+factory that picks the one the configuration names."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Protocol
+
+from intake_bot.config import Config
 
 
 class TemporaryFailure(Exception):
@@ -33,3 +37,15 @@ class Transport(Protocol):
     def close(self) -> None:
         """Close the connection, if any."""
         ...
+
+
+def open_transport(config: Config) -> Transport:
+    """The way of sending notices that the configuration names."""
+    url = config.smtp_url
+    if url.startswith("outbox:"):
+        from intake_bot.outbox import OutboxTransport
+
+        return OutboxTransport(Path(url[len("outbox:"):]))
+    from intake_bot.smtp import SmtpTransport
+
+    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))

@@ -6,11 +6,10 @@ import datetime as dt
 import logging
 
 from intake_bot.config import Config
-from intake_bot.pipeline import open_transport
 from intake_bot.recruiters.digest import Digest, send_digest_if_due
 from intake_bot.recruiters.purge import PurgeOutcome, apply_retention
 from intake_bot.register import Register, now_utc
-from intake_bot.sending import PermanentFailure, TemporaryFailure
+from intake_bot.sending import PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 
