@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import resource
 import warnings
 import zipfile
 from multiprocessing.connection import Connection
@@ -37,6 +36,8 @@ from intake_bot.document_formats import (
     open_pdf,
     pdf_text,
 )
+from intake_bot.sandbox import limit_resources
+from intake_bot.workers import send
 
 MEMORY_LIMIT = 1 << 30
 """Address space of the worker (RLIMIT_AS): a bomb that slips past the parser limits fails
@@ -68,16 +69,16 @@ def serve(fd: int) -> None:
     """Run the worker loop on the socket ``fd`` until the service closes it."""
     conn = Connection(fd)
     try:
-        _limit_resources()
+        limit_resources(MEMORY_LIMIT)
         pypdf.overwrite_configuration(**PYPDF_LIMITS)
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which logs it
-        _send(conn, {"ready": False, "error": _describe(exc)})
+        send(conn, {"ready": False, "error": _describe(exc)})
         return
     # Findings travel in the replies; pypdf's warnings about damaged files would only
     # flood the service's stderr (a fresh interpreter has no logging configured).
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
-    _send(conn, {"ready": True})
+    send(conn, {"ready": True})
     while True:
         try:
             header = json.loads(conn.recv_bytes())
@@ -86,13 +87,6 @@ def serve(fd: int) -> None:
             return
         if _inspect(conn, header["kind"], data, bool(header["want_text"])):
             return
-
-
-def _limit_resources() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core of a CV
 
 
 def _inspect(conn: Connection, kind: str, data: bytes, want_text: bool) -> bool:
@@ -113,12 +107,12 @@ def _inspect(conn: Connection, kind: str, data: bytes, want_text: bool) -> bool:
             error=_describe(exc),
             recycle=isinstance(exc, MemoryError),
         )
-    if not _send(conn, info) or info["recycle"]:
+    if not send(conn, info) or info["recycle"]:
         return True
     if not (want_text and info["readable"]):
         return False
     text_reply = _text_reply(opened, body)
-    return not _send(conn, text_reply) or text_reply["recycle"]
+    return not send(conn, text_reply) or text_reply["recycle"]
 
 
 def _text_reply(opened: PdfOpened | None, body: str) -> dict[str, Any]:
@@ -185,12 +179,3 @@ def _chain(exc: BaseException) -> list[BaseException]:
         links.append(link)
         link = link.__cause__ or link.__context__
     return links
-
-
-def _send(conn: Connection, message: dict[str, Any]) -> bool:
-    """Send one JSON message; False when the service has gone away."""
-    try:
-        conn.send_bytes(json.dumps(message).encode())
-    except OSError:
-        return False
-    return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 EXTENSIONS = {"pdf": "pdf", "docx": "docx", "doc": "doc", "odt": "odt"}
@@ -42,7 +43,8 @@ class Archive:
         if path.exists() and path.stat().st_size == len(data):
             return path
         make_private_dirs(folder)
-        temporary = folder / f".{digest}.{os.getpid()}.tmp"
+        # Helper threads may store the same document at once: each writes its own file.
+        temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
                              FILE_MODE)
         try:

@@ -11,21 +11,15 @@ calling process.
 
 from __future__ import annotations
 
-import atexit
 import io
-import json
 import logging
-import os
-import socket
 import struct
-import subprocess
-import sys
-import threading
 import time
 import zipfile
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Literal
+
+from intake_bot.workers import WorkerError, WorkerProcess
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +153,30 @@ def inspect_document(data: bytes, *, want_text: bool, timeout_s: float = 5.0) ->
             text=None,
             error=_ENCRYPTED,
         )
-    return _WORKER.inspect(kind, data, want_text, timeout_s)
+    about = f"a {kind} ({len(data)} bytes)"
+    with _WORKER.lock:
+        try:
+            _WORKER.submit({"kind": kind, "want_text": want_text}, data)
+            deadline = time.monotonic() + timeout_s
+            info = _WORKER.receive(deadline, about)
+        except WorkerError as exc:
+            return _unreadable(kind, str(exc))
+        text, error = None, info["error"]
+        if want_text and info["readable"]:
+            try:
+                reply = _WORKER.receive(deadline, about)
+                text, error = reply["text"], reply["error"]
+            except WorkerError as exc:
+                error = f"text not extracted: {exc}"
+    return DocumentInfo(
+        kind=kind,
+        readable=info["readable"],
+        encrypted=info["encrypted"],
+        pages=info["pages"],
+        words=info["words"],
+        text=text,
+        error=error,
+    )
 
 
 def shutdown_worker() -> None:
@@ -176,173 +193,4 @@ def _unreadable(kind: DocumentKind, error: str) -> DocumentInfo:
     )
 
 
-class _WorkerError(Exception):
-    """The worker did not answer (timed out, crashed, could not start): a one-line reason."""
-
-
-# The worker runs a fresh interpreter with the service's own import path, so that it loads
-# the very same intake_bot; -P keeps the current folder out of that path.
-_BOOTSTRAP = (
-    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
-    "from intake_bot._document_worker import serve; serve(int(sys.argv[2]))"
-)
-_START_TIMEOUT_S = 30.0
-_STOP_TIMEOUT_S = 2.0
-
-
-class _Worker:
-    """One persistent worker process: started on demand, replaced after a timeout or crash.
-
-    A fresh interpreter (not a fork) so that no lock held by another thread of the service
-    is inherited; it sits in its own session, so a Ctrl-C at the terminal reaches only the
-    service, which then stops it.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._conn: Connection | None = None
-
-    def inspect(
-        self, kind: DocumentKind, data: bytes, want_text: bool, timeout_s: float
-    ) -> DocumentInfo:
-        with self._lock:
-            try:
-                self._submit(kind, data, want_text)
-                deadline = time.monotonic() + timeout_s
-                info = self._receive(deadline, kind, len(data))
-            except _WorkerError as exc:
-                return _unreadable(kind, str(exc))
-            text, error = None, info["error"]
-            if want_text and info["readable"]:
-                try:
-                    reply = self._receive(deadline, kind, len(data))
-                    text, error = reply["text"], reply["error"]
-                except _WorkerError as exc:
-                    error = f"text not extracted: {exc}"
-        return DocumentInfo(
-            kind=kind,
-            readable=info["readable"],
-            encrypted=info["encrypted"],
-            pages=info["pages"],
-            words=info["words"],
-            text=text,
-            error=error,
-        )
-
-    def shutdown(self) -> None:
-        # At exit a daemon thread may still hold the lock mid-inspection; the worker then
-        # ends on its own when this process's end closes the socket.
-        if not self._lock.acquire(timeout=_STOP_TIMEOUT_S):
-            return
-        try:
-            if self._conn is not None:
-                self._conn.close()  # the worker reads end-of-file and exits
-            if self._process is not None:
-                try:
-                    self._process.wait(_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-            self._process = self._conn = None
-        finally:
-            self._lock.release()
-
-    def forget_after_fork(self) -> None:
-        """In a forked child: drop the parent's worker (do not stop it) and the lock."""
-        self._lock = threading.Lock()
-        if self._conn is not None:
-            self._conn.close()  # only this process's copy of the socket
-        self._process = self._conn = None
-
-    def _submit(self, kind: DocumentKind, data: bytes, want_text: bool) -> None:
-        header = json.dumps({"kind": kind, "want_text": want_text}).encode()
-        for _ in range(2):
-            conn = self._ready_connection()
-            try:
-                conn.send_bytes(header)
-                conn.send_bytes(data)
-                return
-            except OSError:
-                # The worker died since the last call (killed from outside): this document
-                # never reached it, so one fresh worker may take it.
-                self._discard()
-        raise _WorkerError("worker unavailable")
-
-    def _receive(self, deadline: float, kind: DocumentKind, size: int) -> dict[str, Any]:
-        process, conn = self._process, self._conn
-        assert process is not None and conn is not None
-        if not conn.poll(max(0.0, deadline - time.monotonic())):
-            self._discard()
-            logger.warning(
-                "inspection of a %s (%d bytes) timed out; worker pid %d killed",
-                kind,
-                size,
-                process.pid,
-            )
-            raise _WorkerError("timed out")
-        try:
-            reply: dict[str, Any] = json.loads(conn.recv_bytes())
-        except (EOFError, OSError):
-            self._discard()
-            logger.warning(
-                "inspection worker pid %d died on a %s (%d bytes), exit status %s",
-                process.pid,
-                kind,
-                size,
-                process.returncode,
-            )
-            raise _WorkerError("worker crashed") from None
-        if reply["recycle"]:
-            self._discard()
-            logger.warning(
-                "inspection worker pid %d replaced after: %s", process.pid, reply["error"]
-            )
-        return reply
-
-    def _ready_connection(self) -> Connection:
-        if self._process is not None and self._conn is not None and self._process.poll() is None:
-            return self._conn
-        self._discard()
-        parent_socket, child_socket = socket.socketpair()
-        try:
-            fd = child_socket.fileno()
-            self._process = subprocess.Popen(
-                [sys.executable, "-P", "-c", _BOOTSTRAP, json.dumps(sys.path), str(fd)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                pass_fds=(fd,),
-                start_new_session=True,
-            )
-        except OSError as exc:
-            parent_socket.close()
-            raise _WorkerError(f"worker failed to start: {exc}") from None
-        finally:
-            child_socket.close()
-        self._conn = Connection(parent_socket.detach())
-        try:
-            if self._conn.poll(_START_TIMEOUT_S):
-                ready = json.loads(self._conn.recv_bytes())
-            else:
-                ready = {"ready": False, "error": "no answer"}
-        except (EOFError, OSError):
-            ready = {"ready": False, "error": "exited"}
-        if not ready["ready"]:
-            self._discard()
-            raise _WorkerError(f"worker failed to start: {ready['error']}")
-        logger.info("document inspection worker started, pid %d", self._process.pid)
-        return self._conn
-
-    def _discard(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.kill()
-            self._process.wait()  # reap it: immediate once killed
-        self._process = self._conn = None
-
-
-_WORKER = _Worker()
-atexit.register(_WORKER.shutdown)
-os.register_at_fork(after_in_child=_WORKER.forget_after_fork)
+_WORKER = WorkerProcess("intake_bot._document_worker", "document inspection worker")

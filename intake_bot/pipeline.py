@@ -1,14 +1,16 @@
 """The one place that knows the order of the steps for a message.
 
-fetch -> parse -> decide -> archive -> (already registered?) -> store documents ->
-record with its notice (one transaction) -> claim the notice (``sending``) -> send -> mark
-sent -> note the destination folder -> move out of the inbox.
+fetch -> archive -> parse -> decide -> store documents -> (already registered?) -> record
+with its notice (one transaction) -> claim the notice (``sending``) -> send -> mark sent ->
+note the destination folder -> move out of the inbox.
 
-Parsing and deciding touch nothing outside the process (the pure half), so a helper thread
-does them for the next message while this one is archived, recorded and answered, which
-mostly waits on the disk, the inspection worker and the servers; every effect keeps its
-order, and the archive is still the first thing written for a message. Handled messages
-leave the inbox up to ``MOVE_BATCH`` at a time, each only once it is recorded and answered.
+Up to the stored documents, a step writes nothing but the content-addressed archive, so
+helper threads take those steps for the next ``LOOKAHEAD`` messages while this one is
+recorded and answered. The helpers mostly wait, on the disk, on the parser worker
+(:mod:`intake_bot.parse_worker`) and on the inspection worker, each a process that can
+use its own core. Every effect keeps its order, and the archive is still the first thing
+written for a message. Handled messages leave the inbox up to ``MOVE_BATCH`` at a time,
+each only once it is recorded and answered.
 
 Each message is isolated: whatever breaks while deciding or recording it is recorded as
 ``quarantined`` and the message goes to the quarantine folder; the cycle goes on. Only a
@@ -29,7 +31,7 @@ import logging
 import os
 import signal
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -46,6 +48,7 @@ from intake_bot.lock import cycle_lock
 from intake_bot.mailbox import Mailbox, MailboxError, MailItem, open_mailbox
 from intake_bot.notices import NoticeFacts, Notices
 from intake_bot.parse import ParsedMessage, clean_text, parse_message
+from intake_bot.parse_worker import parse_in_worker
 from intake_bot.register import (
     Filing,
     NewSubmission,
@@ -68,6 +71,9 @@ from intake_bot.sending import (
 )
 
 log = logging.getLogger(__name__)
+
+#: Turns raw bytes into a parsed message: :func:`parse_message` or :func:`parse_in_worker`.
+Parser = Callable[..., ParsedMessage]
 
 #: A notice that still fails after this many tries is marked failed for a human to retry.
 MAX_SEND_ATTEMPTS = 10
@@ -125,10 +131,13 @@ class CycleSummary:
 
 @dataclass(frozen=True)
 class Prepared:
-    """The pure half's outcome for one message: parsed and decided, or what stopped it."""
+    """One message archived, parsed and decided, its documents stored; or what stopped it."""
 
+    raw_path: Path
+    raw_sha: str
     parsed: ParsedMessage | None
     decision: Decision | None
+    documents: list[StoredDocument]
     error: Exception | None
 
 
@@ -137,7 +146,8 @@ class Intake:
 
     def __init__(self, config: Config, register: Register, transport: Transport,
                  inspect: Inspector = inspect_document,
-                 clock: Callable[[], dt.datetime] = now_utc) -> None:
+                 clock: Callable[[], dt.datetime] = now_utc,
+                 parse: Parser = parse_message) -> None:
         self.config = config
         self.register = register
         self.transport = transport
@@ -145,40 +155,46 @@ class Intake:
         self.notices = Notices(config)
         self.inspect = inspect
         self.clock = clock
+        self.parse = parse
         #: Set when the transport cannot reach its server: the cycle stops trying to send.
         self.unavailable: ServerUnavailable | None = None
 
     # -- one message -----------------------------------------------------------------
 
     def prepare(self, item: MailItem) -> Prepared:
-        """Parse and decide one message: no disk, register or server, so any thread may."""
+        """Archive, parse and decide one message, and store its documents.
+
+        Touches only the archive, which is content-addressed, so any thread may, ahead of
+        the message's turn: what it writes is what the message's turn would write first.
+        An archive that cannot be written raises; any other failure is returned.
+        """
+        raw_path, raw_sha = self.archive.store_raw(item.raw)
+        crash_point("archived")
         complete = item.complete and item.size <= self.config.max_message_bytes
         try:
-            parsed = parse_message(item.raw, complete=complete)
+            parsed = self.parse(item.raw, complete=complete)
         except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
-            return Prepared(None, None, error)
+            return Prepared(raw_path, raw_sha, None, None, [], error)
         try:
             decision = decide(parsed, item.received_at, self.config, self.inspect)
+            documents = self._store_documents(decision)
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
-            return Prepared(parsed, None, error)
-        return Prepared(parsed, decision, None)
+            return Prepared(raw_path, raw_sha, parsed, None, [], error)
+        return Prepared(raw_path, raw_sha, parsed, decision, documents, None)
 
     def register_message(self, item: MailItem, replacing: dict[str, Any] | None = None,
                          prepared: Prepared | None = None) -> tuple[dict[str, Any], bool]:
-        """Archive, decide (unless ``prepared`` did) and record one message.
+        """Record one message, prepared (archived and decided) unless ``prepared`` did.
 
         Returns (row, newly registered). ``replacing`` is a quarantined submission that
         this message, replayed from the archive, replaces under the same id (see
         :mod:`intake_bot.replay`).
         """
-        raw_path, raw_sha = self.archive.store_raw(item.raw)
-        crash_point("archived")
         prepared = prepared or self.prepare(item)
         parsed = prepared.parsed
         if parsed is None:
             assert prepared.error is not None
-            return self._quarantine(item, raw_path, raw_sha, None, prepared.error,
-                                    replacing), True
+            return self._quarantine(item, prepared, prepared.error, replacing), True
         key = dedup_key(item.raw, parsed.message_id)
         existing = self.register.by_dedup_key(key)
         if existing and (replacing is None or existing["id"] != replacing["id"]):
@@ -188,8 +204,7 @@ class Intake:
                 assert prepared.error is not None
                 raise prepared.error
             decision = prepared.decision
-            documents = self._store_documents(decision)
-            entry = self._entry(item, parsed, decision, documents, key, raw_path, raw_sha)
+            entry = self._entry(item, parsed, decision, prepared, key)
             render = self._renderer(item, parsed, decision) if decision.notice else None
             # Rendering happens inside the register's transaction, where the reference is
             # known: a notice that cannot be built (say, to an address the e-mail library
@@ -198,7 +213,7 @@ class Intake:
         except RegisterError:
             raise
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
-            return self._quarantine(item, raw_path, raw_sha, parsed, error, replacing), True
+            return self._quarantine(item, prepared, error, replacing), True
         log.info("%s %s %s reasons=%s flags=%s", row["message_id"] or "(no Message-ID)",
                  row["reference"] or "-", row["status"], row["reasons"], row["flags"])
         return row, True
@@ -238,16 +253,16 @@ class Intake:
         return stored
 
     def _entry(self, item: MailItem, parsed: ParsedMessage, decision: Decision,
-               documents: list[StoredDocument], key: str, raw_path: Path,
-               raw_sha: str) -> NewSubmission:
+               prepared: Prepared, key: str) -> NewSubmission:
         vacancy = decision.vacancy
         return NewSubmission(
-            dedup_key=key, raw_sha256=raw_sha, raw_path=raw_path, raw_bytes=item.size,
+            dedup_key=key, raw_sha256=prepared.raw_sha, raw_path=prepared.raw_path,
+            raw_bytes=item.size,
             received_at=item.received_at, status=decision.status,
             message_id=parsed.message_id, sender=parsed.sender,
             sender_name=parsed.sender_name, reply_to=parsed.reply_to or parsed.sender,
             subject=parsed.subject, vacancy_id=vacancy.id if vacancy else None,
-            reasons=decision.reasons, flags=decision.flags, documents=documents,
+            reasons=decision.reasons, flags=decision.flags, documents=prepared.documents,
             mailbox_key=item.key, language=decision.languages[0] if decision.notice else None,
             keep_first=bool(vacancy and vacancy.resubmission == "first"),
             notice_kind=decision.notice,
@@ -271,16 +286,16 @@ class Intake:
             max_document_words=max((d.info.words or 0 for d in documents), default=None),
         )
 
-    def _quarantine(self, item: MailItem, raw_path: Path, raw_sha: str,
-                    parsed: ParsedMessage | None, error: Exception,
+    def _quarantine(self, item: MailItem, prepared: Prepared, error: Exception,
                     replacing: dict[str, Any] | None = None) -> dict[str, Any]:
         """Record a message that broke a step, so a human can see it and replay it."""
+        parsed = prepared.parsed
         reason = clean_text(f"{type(error).__name__}: {error}", 500)
         log.warning("%s quarantined: %s", (parsed.message_id if parsed else None) or item.key,
                     reason)
         entry = NewSubmission(
             dedup_key=dedup_key(item.raw, parsed.message_id if parsed else None),
-            raw_sha256=raw_sha, raw_path=raw_path, raw_bytes=item.size,
+            raw_sha256=prepared.raw_sha, raw_path=prepared.raw_path, raw_bytes=item.size,
             received_at=item.received_at, status="quarantined",
             message_id=parsed.message_id if parsed else None,
             sender=parsed.sender if parsed else None,
@@ -359,7 +374,8 @@ class Intake:
 
 @contextmanager
 def open_intake(config: Config, inspect: Inspector = inspect_document,
-                clock: Callable[[], dt.datetime] = now_utc) -> Iterator[Intake]:
+                clock: Callable[[], dt.datetime] = now_utc,
+                parse: Parser = parse_message) -> Iterator[Intake]:
     """An :class:`Intake` on the configured register and transport, for one cycle or replay.
 
     It holds the register's cycle lock throughout, so that it may first deal with the
@@ -371,7 +387,7 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
         try:
             transport = open_transport(config)
             try:
-                intake = Intake(config, register, transport, inspect, clock)
+                intake = Intake(config, register, transport, inspect, clock, parse)
                 intake.recover_interrupted_sends()
                 yield intake
             finally:
@@ -379,6 +395,13 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
         finally:
             register.close()
 
+
+#: Messages parsed and decided ahead of the one being handled, by ``HELPERS`` threads: two
+#: at work keep the parser and the inspection worker busy at once (one parses the next
+#: message while the other waits on its documents), and a third in reserve absorbs a
+#: slow one.
+LOOKAHEAD = 3
+HELPERS = 2
 
 #: Handled messages leave the inbox this many at a time, with one MOVE. Moving them one
 #: by one, Dovecot spent a SELECT and a MOVE of 11 ms a message on a 300-message inbox and
@@ -402,11 +425,11 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
     summary = CycleSummary()
     mailbox = open_mailbox(config)
     try:
-        with (open_intake(config, inspect, clock) as intake,
-              ThreadPoolExecutor(1, thread_name_prefix="decide-ahead") as helper):
+        with (open_intake(config, inspect, clock, parse_in_worker) as intake,
+              ThreadPoolExecutor(HELPERS, thread_name_prefix="decide-ahead") as helpers):
             handled: list[_Handled] = []
             try:
-                for item, prepared in _decided_ahead(intake, mailbox.pending(), helper):
+                for item, prepared in _decided_ahead(intake, mailbox.pending(), helpers):
                     if stop is not None and stop.is_set():
                         log.info("stopping: %d message(s) handled, the rest stay in the inbox",
                                  summary.handled)
@@ -429,14 +452,14 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
     return summary
 
 
-def _decided_ahead(intake: Intake, items: Iterable[MailItem], helper: ThreadPoolExecutor
+def _decided_ahead(intake: Intake, items: Iterable[MailItem], helpers: ThreadPoolExecutor
                    ) -> Iterator[tuple[MailItem, Future[Prepared]]]:
-    """Yield each message with its decision, the next one's already under way in ``helper``.
+    """Yield each message with its decision, up to ``LOOKAHEAD`` more under way in ``helpers``.
 
-    A failure to fetch more messages still lets the one already fetched be handled first,
-    as it would be without the look-ahead.
+    A failure to fetch more messages still lets those already fetched be handled first,
+    as they would be without the look-ahead.
     """
-    previous: tuple[MailItem, Future[Prepared]] | None = None
+    ahead: deque[tuple[MailItem, Future[Prepared]]] = deque()
     iterator = iter(items)
     while True:
         try:
@@ -444,15 +467,12 @@ def _decided_ahead(intake: Intake, items: Iterable[MailItem], helper: ThreadPool
         except StopIteration:
             break
         except MailboxError:
-            if previous is not None:
-                yield previous
+            yield from ahead
             raise
-        current = (item, helper.submit(intake.prepare, item))
-        if previous is not None:
-            yield previous
-        previous = current
-    if previous is not None:
-        yield previous
+        ahead.append((item, helpers.submit(intake.prepare, item)))
+        if len(ahead) > LOOKAHEAD:
+            yield ahead.popleft()
+    yield from ahead
 
 
 def _handle(intake: Intake, item: MailItem, prepared: Prepared,
