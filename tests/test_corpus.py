@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from intake_bot import parse
 from intake_bot.config import load_config
 from intake_bot.decide import decide
 from intake_bot.parse import parse_message
@@ -32,3 +34,12 @@ def test_message_goes_through_parse_classify_match_and_rules(path: Path):
         parsed = parse_message(raw, complete=complete)
         decision = decide(parsed, dt.datetime(2026, 6, 1, tzinfo=dt.UTC), config)
         assert decision.status in ("accepted", "rejected", "unmatched", "ignored")
+
+
+@pytest.mark.parametrize("path", MESSAGES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_folding_base64_runs_parses_the_corpus_as_the_standard_parser_does(path: Path,
+                                                                            monkeypatch):
+    raw = path.read_bytes()
+    folded = parse_message(raw)
+    monkeypatch.setattr(parse._EncodedRuns, "_RUN", re.compile(rb"(?!)"))  # folds nothing
+    assert folded == parse_message(raw)

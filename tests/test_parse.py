@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import random
+import re
 from email.message import EmailMessage
 
 import pytest
 
+from intake_bot import parse
 from intake_bot.parse import parse_message, safe_display_name
-from tests.mail import application
+from tests import hostile
+from tests.mail import application, blank_pdf
 
 PDF = b"%PDF-1.4\n% fake but starts like a PDF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
@@ -128,3 +133,65 @@ def test_deep_nesting_is_bounded():
 def test_message_id_is_kept_and_missing_one_is_none():
     assert parse_message(application(message_id="<abc@example.net>")).message_id == "<abc@example.net>"
     assert parse_message(b"From: a@example.net\r\n\r\nx").message_id is None
+
+
+# -- folding runs of base64 lines: the same result as the standard parser alone -----------
+
+
+def _unfolded(raw: bytes, monkeypatch: pytest.MonkeyPatch):
+    with monkeypatch.context() as patch:
+        patch.setattr(parse._EncodedRuns, "_RUN", re.compile(rb"(?!)"))  # folds nothing
+        return parse_message(raw)
+
+
+def _base64_lines(data: bytes, linesep: bytes = b"\r\n") -> bytes:
+    encoded = base64.b64encode(data)
+    return linesep.join(encoded[i:i + 76] for i in range(0, len(encoded), 76))
+
+
+def _folding_samples() -> dict[str, bytes]:
+    noise = random.Random(7).randbytes(20_000)
+    lines = _base64_lines(noise)
+    head = (b"From: a@example.net\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=b\r\n\r\n")
+
+    def part(headers: bytes, body: bytes) -> bytes:
+        return b"--b\r\n" + headers + b"\r\n\r\n" + body + b"\r\n"
+
+    return {
+        "base64 attachment": head + part(b"Content-Type: application/pdf\r\n"
+                                         b"Content-Transfer-Encoding: base64", lines) + b"--b--\r\n",
+        # Base64-looking lines that are the text itself: restored, not joined.
+        "7bit text of base64 lines": head + part(b"Content-Type: text/plain", lines) + b"--b--\r\n",
+        # Soft line breaks end in "=": not base64 lines, never folded.
+        "quoted-printable": head + part(b"Content-Type: text/plain\r\n"
+                                        b"Content-Transfer-Encoding: quoted-printable",
+                                        lines.replace(b"\r\n", b"=\r\n")) + b"--b--\r\n",
+        "bare LF line ends": (head + part(b"Content-Type: application/pdf\r\n"
+                                          b"Content-Transfer-Encoding: base64",
+                                          _base64_lines(noise, b"\n"))).replace(b"\r\n", b"\n"),
+        "run right before the closing boundary, no line end": head + b"--b\r\n\r\n" + lines
+                                                              + b"\r\n--b--",
+        "run in place of the header section": lines + b"\r\n\r\nbody\r\n",
+        "no closing boundary": head + part(b"Content-Transfer-Encoding: base64", lines),
+        "forwarded message": head + part(b"Content-Type: message/rfc822",
+                                         b"Subject: inner\r\nContent-Type: application/pdf\r\n"
+                                         b"Content-Transfer-Encoding: base64\r\n\r\n" + lines)
+                             + b"--b--\r\n",
+        "pdf application": application(attachments=[("cv.pdf", blank_pdf(30), "application/pdf")]),
+        **{f"hostile {name}": build() for name, build in hostile.MESSAGES.items()},
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_folding_samples()))
+def test_folding_base64_runs_changes_nothing_the_parser_finds(name, monkeypatch):
+    raw = _folding_samples()[name]
+    if not name.startswith(("hostile", "pdf", "quoted")):  # each holds a run that is folded
+        assert len(parse._EncodedRuns(raw).stand_ins) < len(raw) // 10
+    assert parse_message(raw) == _unfolded(raw, monkeypatch)
+
+
+def test_text_that_looks_like_a_stand_in_is_left_alone():
+    text = b"Zz" + b"0" * 24 + b"00000000"
+    raw = b"From: a@example.net\r\nSubject: x\r\n\r\n" + text + b"\r\n"
+    assert parse_message(raw).body_text.strip() == text.decode()
