@@ -15,6 +15,7 @@ demonyms come from ``intake_bot/data/countries.toml``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import tomllib
@@ -35,8 +36,13 @@ __all__ = [
 ]
 
 
+@functools.lru_cache(maxsize=8)
 def _fold(text: str) -> str:
-    """Lower-case, drop accents, and unify apostrophes, dashes and spaces (keeps line breaks)."""
+    """Lower-case, drop accents, and unify apostrophes, dashes and spaces (keeps line breaks).
+
+    Cached: each content rule reads the same document's text, and folding a CV's text
+    costs more than the rule that reads it.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     unified = re.sub(r"[\u2018\u2019\u02bc`\u00b4]", "'", stripped.casefold())
