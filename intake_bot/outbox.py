@@ -5,11 +5,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from email.message import EmailMessage
 from pathlib import Path
 
 from intake_bot.archive import FILE_MODE, fsync_dir, make_private_dirs
-from intake_bot.sending import TemporaryFailure
+from intake_bot.sending import TemporaryFailure, message_id_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -20,17 +19,15 @@ class OutboxTransport:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def send(self, message: EmailMessage, envelope_from: str,
-             recipients: Sequence[str]) -> None:
+    def send(self, message: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
         """Write one message; disk errors are temporary failures, retried next cycle."""
-        data = message.as_bytes()
-        name = _UNSAFE.sub("_", _message_id(data)).strip("._")[:150] or "notice"
+        name = _UNSAFE.sub("_", message_id_of(message)).strip("._")[:150] or "notice"
         try:
             make_private_dirs(self.path)
             temporary = self.path / f".{name}.tmp"
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
             with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
+                handle.write(message)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, self.path / f"{name}.eml")
@@ -44,7 +41,3 @@ class OutboxTransport:
     def close(self) -> None:
         """Nothing to release."""
 
-
-def _message_id(data: bytes) -> str:
-    match = re.search(rb"^Message-ID:\s*<([^>\r\n]+)>", data, re.IGNORECASE | re.MULTILINE)
-    return match.group(1).decode("ascii", "replace") if match else ""

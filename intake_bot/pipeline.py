@@ -25,8 +25,6 @@ crash tests kill the process.
 from __future__ import annotations
 
 import datetime as dt
-import email
-import email.policy
 import logging
 import os
 import signal
@@ -36,7 +34,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -330,9 +327,8 @@ class Intake:
 
     def _send(self, reply: dict[str, Any], now: dt.datetime) -> bool:
         try:
-            message: EmailMessage = email.message_from_bytes(  # type: ignore[assignment]
-                reply["content"], policy=email.policy.default)
-            self.transport.send(message, self.config.from_addr_spec, [reply["recipient"]])
+            self.transport.send(reply["content"], self.config.from_addr_spec,
+                                [reply["recipient"]])
         except PermanentFailure as error:
             self.register.mark_attempt_failed(reply["id"], str(error), True, None)
             log.warning("notice %s to reply %s refused for good: %s", reply["message_id"],

@@ -3,8 +3,8 @@ factory that picks the one the configuration names."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -26,8 +26,11 @@ class PermanentFailure(Exception):
 class Transport(Protocol):
     """Sends rendered notices; one open transport serves a whole cycle."""
 
-    def send(self, message: EmailMessage, envelope_from: str, recipients: Sequence[str]) -> None:
-        """Send one message or raise :class:`TemporaryFailure` / :class:`PermanentFailure`."""
+    def send(self, message: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
+        """Send one message, exactly the bytes the register recorded (line ends aside).
+
+        Raises :class:`TemporaryFailure` or :class:`PermanentFailure`.
+        """
         ...
 
     def connect(self) -> None:
@@ -37,6 +40,23 @@ class Transport(Protocol):
     def close(self) -> None:
         """Close the connection, if any."""
         ...
+
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^>\r\n]+)>", re.IGNORECASE | re.MULTILINE)
+
+
+def message_id_of(message: bytes) -> str:
+    """The Message-ID of a message's bytes, without angle brackets, or ``""``."""
+    match = _MESSAGE_ID.search(header_section(message))
+    return match.group(1).decode("ascii", "replace") if match else ""
+
+
+def header_section(message: bytes) -> bytes:
+    """A message's header lines, up to the first empty line."""
+    return _END_OF_HEADERS.split(message, maxsplit=1)[0]
+
+
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 
 
 def open_transport(config: Config) -> Transport:

@@ -9,20 +9,26 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
-from email.message import EmailMessage
 from typing import Any
 
 from intake_bot import netsec
-from intake_bot.sending import PermanentFailure, ServerUnavailable, TemporaryFailure
+from intake_bot.sending import (
+    PermanentFailure,
+    ServerUnavailable,
+    TemporaryFailure,
+    header_section,
+    message_id_of,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_PORTS = {"smtps": 465, "smtp": 587}
 
-# A line break that does not start a folded continuation line starts a new header line.
-# The atomic group keeps "\r\n " from being read as "\r" followed by "\n ".
-_HEADER_BREAK = re.compile(r"(?>\r\n|\r|\n)(?![ \t])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+# A header line starts with a field name and a colon; a folded continuation with a blank.
+_HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+:|[ \t]")
+_BCC = re.compile(rb"(resent-)?bcc:", re.IGNORECASE)
 
 
 class SmtpTransport:
@@ -104,26 +110,28 @@ class SmtpTransport:
         """Connect (and log in) now, e.g. to check a configuration; raises ServerUnavailable."""
         self._session()
 
-    def send(self, message: EmailMessage, envelope_from: str, recipients: Sequence[str]) -> None:
+    def send(self, message: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
         """Send ``message`` from ``envelope_from`` to exactly ``recipients``.
 
-        The envelope comes only from the arguments: To, Cc and Bcc headers add no
-        recipient, Bcc is not transmitted, and a message whose header lines contain a
-        stray CR or LF (a header injection) is refused with :class:`PermanentFailure`
-        before anything is sent. When some recipients are refused and others accepted
-        the message is delivered; the refused ones are logged. Raises
-        :class:`TemporaryFailure` or :class:`PermanentFailure` as described on the
-        class.
+        The bytes go out as they are, with bare line feeds made CRLF. The envelope comes
+        only from the arguments: To and Cc headers add no recipient. A message with a Bcc
+        header (which would show its hidden recipients) or a malformed header section (a
+        stray CR or LF, a line that is neither a header nor its continuation: a header
+        injection?) is refused with :class:`PermanentFailure` before anything is sent.
+        An address that is not ASCII asks the server for SMTPUTF8. When some recipients
+        are refused and others accepted the message is delivered; the refused ones are
+        logged. Raises :class:`TemporaryFailure` or :class:`PermanentFailure` as
+        described on the class.
         """
         _check_envelope(envelope_from, recipients)
+        message = _BARE_LF.sub(b"\r\n", message)
         _check_headers(message)
+        options = () if "".join((envelope_from, *recipients)).isascii() else ("SMTPUTF8",)
         for attempt in (1, 2):
             reused = self._smtp is not None
             smtp = self._session()
             try:
-                refused = smtp.send_message(
-                    message, from_addr=envelope_from, to_addrs=list(recipients)
-                )
+                refused = smtp.sendmail(envelope_from, list(recipients), message, options)
             except smtplib.SMTPRecipientsRefused as exc:
                 raise _recipients_failure(self._where, exc.recipients) from exc
             except smtplib.SMTPResponseException as exc:
@@ -147,7 +155,7 @@ class SmtpTransport:
                         self._where,
                         _describe_refusals(refused),
                     )
-                logger.debug("%s: sent %s", self._where, message.get("Message-ID", "a message"))
+                logger.debug("%s: sent <%s>", self._where, message_id_of(message))
                 return
             finally:
                 if smtp.sock is None:  # smtplib closed it (421, or a lost connection)
@@ -257,13 +265,15 @@ def _check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
             raise PermanentFailure(f"refusing to send: control character in address {address!r}")
 
 
-def _check_headers(message: EmailMessage) -> None:
-    """Refuse a message whose header names or values would start a header line of their own."""
-    for name, value in message.raw_items():
-        if _CONTROL.search(name) or ":" in name or _HEADER_BREAK.search(str(value)):
+def _check_headers(message: bytes) -> None:
+    """Refuse a malformed header section, or one with a Bcc header (see ``send``)."""
+    for line in header_section(message).split(b"\r\n"):
+        if b"\r" in line or b"\n" in line or not _HEADER_LINE.match(line):
             raise PermanentFailure(
-                f"refusing to send: header {name!r} contains a line break (header injection?)"
+                f"refusing to send: malformed header line {line[:80]!r} (header injection?)"
             )
+        if _BCC.match(line):
+            raise PermanentFailure("refusing to send: a Bcc header would show its recipients")
 
 
 def _reply_failure(where: str, code: int, text: bytes | str) -> TemporaryFailure | PermanentFailure:

@@ -19,8 +19,13 @@ BOT = "recruitment@example.org"
 CANDIDATE = "jane.candidate@example.net"
 
 
-def notice(subject: str = "Accusé de réception – Officer – Democratic Resilience") -> EmailMessage:
+def notice(subject: str = "Accusé de réception – Officer – Democratic Resilience") -> bytes:
     """A notice shaped like the pipeline's: threading and auto-reply headers."""
+    return notice_message(subject).as_bytes()
+
+
+def notice_message(subject: str = "Accusé de réception – Officer – Democratic Resilience"
+                   ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = f"NATO PA Recruitment <{BOT}>"
     message["To"] = f"Jane Candidate <{CANDIDATE}>"
@@ -44,9 +49,9 @@ def transport(smtp_sink: SmtpSink) -> Iterator[SmtpTransport]:
 def test_a_notice_arrives_with_its_headers_intact(
     smtp_sink: SmtpSink, transport: SmtpTransport
 ) -> None:
-    sent = notice()
+    sent = notice_message()
 
-    transport.send(sent, BOT, [CANDIDATE])
+    transport.send(sent.as_bytes(), BOT, [CANDIDATE])
 
     (received,) = smtp_sink.received
     assert (received.mail_from, received.rcpt_tos) == (BOT, [CANDIDATE])
@@ -155,37 +160,54 @@ def test_a_server_gone_for_good_is_temporary(smtp_sink: SmtpSink, transport: Smt
 
 
 def test_headers_add_no_recipients(smtp_sink: SmtpSink, transport: SmtpTransport) -> None:
-    message = notice()
+    message = notice_message()
     message["Cc"] = "copy@example.net"
-    message["Bcc"] = "hidden@example.net"
 
-    transport.send(message, BOT, [CANDIDATE])
+    transport.send(message.as_bytes(), BOT, [CANDIDATE])
 
     (received,) = smtp_sink.received
     assert received.rcpt_tos == [CANDIDATE]
-    assert b"hidden@example.net" not in received.content
 
 
-def test_a_line_break_in_a_header_value_is_refused(
-    smtp_sink: SmtpSink, transport: SmtpTransport
+def test_a_bcc_header_is_refused(smtp_sink: SmtpSink, transport: SmtpTransport) -> None:
+    message = notice_message()
+    message["Bcc"] = "hidden@example.net"
+
+    with pytest.raises(PermanentFailure, match="Bcc header"):
+        transport.send(message.as_bytes(), BOT, [CANDIDATE])
+    assert smtp_sink.received == []
+
+
+@pytest.mark.parametrize("injected", [
+    b"Subject: Your application\rBcc: attacker@example.com\n",  # a stray CR
+    b"Subject: Your application\nnot a header line\n",
+    b"Subject: Your application\n: no field name\n",
+])
+def test_a_malformed_header_section_is_refused(
+    smtp_sink: SmtpSink, transport: SmtpTransport, injected: bytes
 ) -> None:
-    message = notice()
-    # set_raw bypasses the policy's own check, as a header copied from elsewhere might.
-    message.set_raw("Subject", "Your application\r\nBcc: attacker@example.com")
+    message = notice().replace(b"Subject: ", injected + b"X-Was-Subject: ", 1)
 
-    with pytest.raises(PermanentFailure, match="'Subject' contains a line break"):
+    with pytest.raises(PermanentFailure, match="malformed header line"):
         transport.send(message, BOT, [CANDIDATE])
     assert smtp_sink.received == []
     assert smtp_sink.connections == 0
 
 
 def test_folded_header_lines_are_fine(smtp_sink: SmtpSink, transport: SmtpTransport) -> None:
-    message = notice()
+    message = notice_message()
     message.set_raw("X-Folded", "first part\r\n second part")
 
-    transport.send(message, BOT, [CANDIDATE])
+    transport.send(message.as_bytes(), BOT, [CANDIDATE])
 
     assert smtp_sink.received[0].message()["X-Folded"] == "first part second part"
+
+
+def test_bare_line_feeds_go_out_as_crlf(smtp_sink: SmtpSink, transport: SmtpTransport) -> None:
+    transport.send(notice(), BOT, [CANDIDATE])
+
+    content = smtp_sink.received[0].content
+    assert b"\r\n" in content and b"\n" not in content.replace(b"\r\n", b"")
 
 
 @pytest.mark.parametrize("recipients", [[], ["jane@example.net\r\nRCPT TO:<x@example.com>"]])

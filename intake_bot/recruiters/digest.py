@@ -127,7 +127,7 @@ def send_digest(config: Config, register: Register, transport: Transport,
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
     message.set_content(digest.text)
-    transport.send(message, config.from_addr_spec, list(config.digest_recruiters))
+    transport.send(message.as_bytes(), config.from_addr_spec, list(config.digest_recruiters))
     with register.transaction():
         register.db.table("digests").insert({
             "sent_at": utc_text(now), "last_submission_id": digest.last_submission_id,
