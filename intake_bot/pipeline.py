@@ -406,7 +406,7 @@ MOVE_BATCH = 50
 
 
 class _Handled(NamedTuple):
-    """A message recorded and answered, and the folder noted for it: ready to leave."""
+    """A message recorded and answered, and the folder it leaves the inbox for."""
 
     row: dict[str, Any]
     key: str
@@ -487,10 +487,6 @@ def _handle(intake: Intake, item: MailItem, prepared: Prepared,
     crash_point("answered")
     config = intake.config
     folder = config.quarantine_folder if row["status"] == "quarantined" else config.processed_folder
-    # The folder is noted before the move: a crash in between leaves the message in the
-    # inbox, and the next cycle moves it and notes the same folder again.
-    intake.register.mark_moved(row["id"], folder)
-    crash_point("moving")
     return _Handled(row, item.key, folder)
 
 
@@ -501,11 +497,15 @@ def _file(intake: Intake, mailbox: Mailbox, handled: list[_Handled],
     handled.clear()
     for folder in dict.fromkeys(each.folder for each in batch):
         group = [each for each in batch if each.folder == folder]
+        # The folder is noted before the move: a crash in between leaves the messages in
+        # the inbox, and the next cycle moves them and notes the same folder again.
+        intake.register.mark_moved((each.row["id"], folder) for each in group)
+        crash_point("moving")
         try:
             mailbox.move_many([each.key for each in group], folder)
         except MailboxError as error:
+            intake.register.mark_moved((each.row["id"], each.row["moved_to"]) for each in group)
             for each in group:
-                intake.register.mark_moved(each.row["id"], each.row["moved_to"])
                 log.warning("%s stays in the inbox: %s", each.row["message_id"] or each.key,
                             error)
             summary.move_failures += len(group)

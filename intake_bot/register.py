@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -529,10 +529,12 @@ class Register:
                     "WHERE id = ? AND status != 'sent'", [reply_id])
             return cursor.rowcount
 
-    def mark_moved(self, submission_id: int, folder: str | None) -> None:
+    def mark_moved(self, moves: Iterable[tuple[int, str | None]]) -> None:
+        """Note (submission id, folder) pairs, in one transaction."""
         with self._transaction():
-            self.db.execute("UPDATE submissions SET moved_to = ? WHERE id = ?",
-                            [folder, submission_id])
+            self.db.conn.executemany(
+                "UPDATE submissions SET moved_to = ? WHERE id = ?",
+                [(folder, submission_id) for submission_id, folder in moves])
 
     def max_id(self) -> int:
         return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM submissions").fetchone()[0]
