@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
+from typing import Any
 
 #: Parts that sign a message rather than carry a document.
 SIGNATURE_TYPES = frozenset({
@@ -99,12 +100,12 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     walk = complete
     encoded = _EncodedRuns(raw)
     try:
-        message = (email.message_from_bytes(encoded.stand_ins, policy=email.policy.default)
-                   if complete else BytesHeaderParser(policy=email.policy.default).parsebytes(raw))
+        message = (email.message_from_bytes(encoded.stand_ins, policy=_PARSE_ONCE)
+                   if complete else BytesHeaderParser(policy=_PARSE_ONCE).parsebytes(raw))
     except RecursionError:
         # The standard parser recurses once per MIME level: a message nested about a
         # thousand deep is read for its headers only, like one nested past MAX_DEPTH.
-        message = BytesHeaderParser(policy=email.policy.default).parsebytes(raw)
+        message = BytesHeaderParser(policy=_PARSE_ONCE).parsebytes(raw)
         defects.append("NestingTooDeep")
         walk = False
     headers = _decoded_headers(message)
@@ -188,6 +189,25 @@ def _usable_address(addr: str) -> bool:
     local, at, domain = addr.rpartition("@")
     return bool(at and local and "." in domain and " " not in addr and len(addr) <= 254
                 and not any(c in addr for c in "<>,;\"\\"))
+
+
+class _ParseOnce(email.policy.EmailPolicy):
+    """``policy.default``, with each header parsed once, as it is read from the message.
+
+    ``policy.default`` parses a header again on every access, and finding a part's type,
+    disposition, file name and charset reads its Content-Type up to five times. A header
+    the policy cannot build stays text, so reading it fails, and is handled, as before.
+    """
+
+    def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
+        name, value = super().header_source_parse(sourcelines)
+        try:
+            return name, self.header_fetch_parse(name, value)
+        except Exception:  # noqa: BLE001 - left for the readers' own fallbacks
+            return name, value
+
+
+_PARSE_ONCE = _ParseOnce()
 
 
 class _EncodedRuns:

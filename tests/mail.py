@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import email.policy
+import re
 from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+
+import pytest
+
+from intake_bot import parse
+from intake_bot.parse import ParsedMessage
 
 DRP_TITLE = "Officer – Democratic Resilience and Partnerships"
 
@@ -45,3 +52,13 @@ def blank_pdf(pages: int = 1, user_password: str | None = None) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def parse_with_the_stdlib_alone(raw: bytes) -> ParsedMessage:
+    """``parse_message`` without its shortcuts (folded base64 runs, headers parsed once):
+    what the standard parser alone finds, for the tests that prove the shortcuts change
+    nothing."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(parse._EncodedRuns, "_RUN", re.compile(rb"(?!)"))  # folds nothing
+        patch.setattr(parse, "_PARSE_ONCE", email.policy.default)
+        return parse.parse_message(raw)

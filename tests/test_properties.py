@@ -25,6 +25,7 @@ from intake_bot.match import match_subject
 from intake_bot.parse import parse_message
 from intake_bot.pipeline import run_cycle
 from tests.conftest import REPO
+from tests.mail import parse_with_the_stdlib_alone
 
 CONFIG = load_config(REPO / "config" / "intake.toml")
 RECEIVED = dt.datetime(2026, 6, 10, 8, tzinfo=dt.UTC)
@@ -79,7 +80,8 @@ leaf = st.builds(
     st.sampled_from(["7bit", "8bit", "base64", "quoted-printable", "x-bogus"]),
     st.sampled_from(["attachment", "inline", "", "x"]),
     header_text,
-    st.one_of(st.binary(max_size=300), st.just(b"%PDF-1.4\n%broken"), st.sampled_from([b""])),
+    st.one_of(st.binary(max_size=300), st.just(b"%PDF-1.4\n%broken"), st.sampled_from([b""]),
+              st.binary(min_size=1500, max_size=3000)),  # enough lines for a folded run
 )
 
 
@@ -117,6 +119,12 @@ def test_parse_classify_match_decide_never_raise(raw, complete):
     match_subject(parsed.subject, CONFIG.vacancies)
     decision = decide(parsed, RECEIVED, CONFIG)
     assert decision.status in ("accepted", "rejected", "unmatched", "ignored")
+
+
+@FAST
+@given(raw=any_message)
+def test_the_parsers_shortcuts_change_nothing_it_finds(raw):
+    assert parse_message(raw) == parse_with_the_stdlib_alone(raw)
 
 
 # --- the whole cycle ----------------------------------------------------------------------
