@@ -1,6 +1,6 @@
 """The inspection worker process: reads documents for :mod:`intake_bot.documents`, one at a time.
 
-Started by the supervisor in :mod:`intake_bot.documents` with a socket on which it speaks a
+Started by :class:`intake_bot.workers.WorkerProcess` with a socket on which it speaks a
 small framed protocol (no pickle in either direction, so neither side ever unpickles):
 
 - worker -> service, once at start: ``{"ready": true}`` or ``{"ready": false, "error": ...}``;
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import warnings
 import zipfile
 from multiprocessing.connection import Connection
@@ -36,7 +37,6 @@ from intake_bot.document_formats import (
     open_pdf,
     pdf_text,
 )
-from intake_bot.sandbox import limit_resources
 from intake_bot.workers import send
 
 MEMORY_LIMIT = 1 << 30
@@ -69,7 +69,7 @@ def serve(fd: int) -> None:
     """Run the worker loop on the socket ``fd`` until the service closes it."""
     conn = Connection(fd)
     try:
-        limit_resources(MEMORY_LIMIT)
+        _limit_resources()
         pypdf.overwrite_configuration(**PYPDF_LIMITS)
     except Exception as exc:  # noqa: BLE001 - reported to the supervisor, which logs it
         send(conn, {"ready": False, "error": _describe(exc)})
@@ -87,6 +87,13 @@ def serve(fd: int) -> None:
             return
         if _inspect(conn, header["kind"], data, bool(header["want_text"])):
             return
+
+
+def _limit_resources() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = MEMORY_LIMIT if hard == resource.RLIM_INFINITY else min(MEMORY_LIMIT, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a crash must not write a core of a CV
 
 
 def _inspect(conn: Connection, kind: str, data: bytes, want_text: bool) -> bool:

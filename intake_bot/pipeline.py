@@ -6,10 +6,9 @@ note the destination folder -> move out of the inbox.
 
 Up to the stored documents, a step writes nothing but the content-addressed archive, so
 helper threads take those steps for the next ``LOOKAHEAD`` messages while this one is
-recorded and answered. The helpers mostly wait, on the disk, on the parser worker
-(:mod:`intake_bot.parse_worker`) and on the inspection worker, each a process that can
-use its own core. Every effect keeps its order, and the archive is still the first thing
-written for a message. Handled messages leave the inbox up to ``MOVE_BATCH`` at a time,
+recorded and answered. The helpers mostly wait, on the disk and on the inspection worker,
+a process that can use another core. Every effect keeps its order, and the archive is
+still the first thing written for a message. Handled messages leave the inbox up to ``MOVE_BATCH`` at a time,
 each only once it is recorded and answered.
 
 Each message is isolated: whatever breaks while deciding or recording it is recorded as
@@ -45,7 +44,6 @@ from intake_bot.lock import cycle_lock
 from intake_bot.mailbox import Mailbox, MailboxError, MailItem, open_mailbox
 from intake_bot.notices import NoticeFacts, Notices
 from intake_bot.parse import ParsedMessage, clean_text, parse_message
-from intake_bot.parse_worker import parse_in_worker
 from intake_bot.register import (
     Filing,
     NewSubmission,
@@ -69,8 +67,6 @@ from intake_bot.sending import (
 
 log = logging.getLogger(__name__)
 
-#: Turns raw bytes into a parsed message: :func:`parse_message` or :func:`parse_in_worker`.
-Parser = Callable[..., ParsedMessage]
 
 #: A notice that still fails after this many tries is marked failed for a human to retry.
 MAX_SEND_ATTEMPTS = 10
@@ -143,8 +139,7 @@ class Intake:
 
     def __init__(self, config: Config, register: Register, transport: Transport,
                  inspect: Inspector = inspect_document,
-                 clock: Callable[[], dt.datetime] = now_utc,
-                 parse: Parser = parse_message) -> None:
+                 clock: Callable[[], dt.datetime] = now_utc) -> None:
         self.config = config
         self.register = register
         self.transport = transport
@@ -152,7 +147,6 @@ class Intake:
         self.notices = Notices(config)
         self.inspect = inspect
         self.clock = clock
-        self.parse = parse
         #: Set when the transport cannot reach its server: the cycle stops trying to send.
         self.unavailable: ServerUnavailable | None = None
 
@@ -169,7 +163,7 @@ class Intake:
         crash_point("archived")
         complete = item.complete and item.size <= self.config.max_message_bytes
         try:
-            parsed = self.parse(item.raw, complete=complete)
+            parsed = parse_message(item.raw, complete=complete)
         except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
             return Prepared(raw_path, raw_sha, None, None, [], error)
         try:
@@ -370,8 +364,7 @@ class Intake:
 
 @contextmanager
 def open_intake(config: Config, inspect: Inspector = inspect_document,
-                clock: Callable[[], dt.datetime] = now_utc,
-                parse: Parser = parse_message) -> Iterator[Intake]:
+                clock: Callable[[], dt.datetime] = now_utc) -> Iterator[Intake]:
     """An :class:`Intake` on the configured register and transport, for one cycle or replay.
 
     It holds the register's cycle lock throughout, so that it may first deal with the
@@ -383,7 +376,7 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
         try:
             transport = open_transport(config)
             try:
-                intake = Intake(config, register, transport, inspect, clock, parse)
+                intake = Intake(config, register, transport, inspect, clock)
                 intake.recover_interrupted_sends()
                 yield intake
             finally:
@@ -392,10 +385,9 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
             register.close()
 
 
-#: Messages parsed and decided ahead of the one being handled, by ``HELPERS`` threads: two
-#: at work keep the parser and the inspection worker busy at once (one parses the next
-#: message while the other waits on its documents), and a third in reserve absorbs a
-#: slow one.
+#: Messages archived, parsed and decided ahead of the one being handled, by ``HELPERS``
+#: threads: one parses while the other waits on the disk or the inspection worker, and a
+#: third message in reserve absorbs a slow one.
 LOOKAHEAD = 3
 HELPERS = 2
 
@@ -421,7 +413,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
     summary = CycleSummary()
     mailbox = open_mailbox(config)
     try:
-        with (open_intake(config, inspect, clock, parse_in_worker) as intake,
+        with (open_intake(config, inspect, clock) as intake,
               ThreadPoolExecutor(HELPERS, thread_name_prefix="decide-ahead") as helpers):
             handled: list[_Handled] = []
             try:

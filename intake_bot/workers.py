@@ -1,12 +1,11 @@
-"""Persistent worker processes that read candidates' bytes away from the service.
+"""A persistent worker process that reads candidates' bytes away from the service.
 
-Two workers run beside the service: the inspection worker opens documents
-(:mod:`intake_bot.documents`) and the parser worker parses messages
-(:mod:`intake_bot.parse_worker`). Each is a fresh interpreter, not a fork, so that no lock
-held by another thread of the service is inherited and no ``__main__`` is imported again;
-it sits in its own session, so a Ctrl-C at the terminal reaches only the service, which
-then stops it. It speaks a small framed protocol on a socket: JSON headers and raw byte
-frames, never pickle, so the service never unpickles what a worker sends.
+The inspection worker (:mod:`intake_bot.documents`) is one: a fresh interpreter, not a
+fork, so that no lock held by another thread of the service is inherited and no
+``__main__`` is imported again; it sits in its own session, so a Ctrl-C at the terminal
+reaches only the service, which then stops it. It speaks a small framed protocol on a
+socket: JSON headers and raw byte frames, never pickle, so the service never unpickles
+what a worker sends.
 
 - worker -> service, once at start: ``{"ready": true}`` or ``{"ready": false, "error": ...}``;
 - service -> worker, per request: a JSON header, then the bytes to read;

@@ -82,7 +82,7 @@ def test_a_message_the_parser_broke_on_gets_its_real_dedup_key(project, monkeypa
     def broken_parser(raw, **options):
         raise ValueError("parser bug")
 
-    monkeypatch.setattr(pipeline, "parse_in_worker", broken_parser)
+    monkeypatch.setattr(pipeline, "parse_message", broken_parser)
     raw = pdf_application(message_id="<p1@example.net>")
     [row] = quarantine(project, raw)
     assert row["dedup_key"].startswith("sha256:")
