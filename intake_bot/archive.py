@@ -26,6 +26,7 @@ class Archive:
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        self._made: set[Path] = set()  # folders made private already, by this instance
 
     def store_raw(self, raw: bytes) -> tuple[Path, str]:
         """Durably store a raw message; returns (path, sha256). Idempotent."""
@@ -40,9 +41,14 @@ class Archive:
     def _store(self, area: str, digest: str, extension: str, data: bytes) -> Path:
         folder = self.root / area / digest[:2]
         path = folder / f"{digest}.{extension}"
-        if path.exists() and path.stat().st_size == len(data):
-            return path
-        make_private_dirs(folder)
+        try:
+            if path.stat().st_size == len(data):
+                return path
+        except FileNotFoundError:
+            pass
+        if folder not in self._made:  # a burst stores thousands of files in 256 folders
+            make_private_dirs(folder)
+            self._made.add(folder)
         # Helper threads may store the same document at once: each writes its own file.
         temporary = folder / f".{digest}.{os.getpid()}.{threading.get_ident()}.tmp"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW,
