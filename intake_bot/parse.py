@@ -238,7 +238,9 @@ class _EncodedRuns:
 
     def restore(self, part: Message) -> None:
         """Put the original runs back into ``part``'s payload (a leaf's text), in place."""
-        payload = part._payload  # the text as parsed, without get_payload's decoding
+        # The text as parsed: get_payload() would decode 8-bit bytes it holds, and the
+        # restored payload must be the message's own.
+        payload = part._payload  # type: ignore[attr-defined]
         if self._runs and isinstance(payload, str) and self._token in payload:
             part.set_payload(re.sub(f"{self._token}\\d{{8}}",
                                     lambda match: self._runs[match.group(0)], payload))

@@ -1,4 +1,4 @@
-"""The lint step: ruff's rule set (pyproject.toml) holds for the whole project."""
+"""The lint step: ruff's rule set and mypy's type checks (pyproject.toml) hold."""
 
 from __future__ import annotations
 
@@ -19,6 +19,16 @@ def test_ruff_finds_nothing():
         pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
     process = subprocess.run([ruff, "check", "--no-cache", "intake_bot", "tests", "scripts",
                               "bench"], cwd=REPO, capture_output=True, text=True)
+    assert process.returncode == 0, process.stdout + process.stderr
+
+
+def test_mypy_finds_nothing():
+    try:
+        import mypy  # noqa: F401 - only whether it is installed
+    except ImportError:
+        pytest.skip("mypy is not installed (pip install -e '.[test]' installs it)")
+    process = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental"], cwd=REPO,
+                             capture_output=True, text=True)
     assert process.returncode == 0, process.stdout + process.stderr
 
 
