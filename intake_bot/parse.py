@@ -98,10 +98,12 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; ``complete=False`` means only the header section is there."""
     defects: list[str] = []
     walk = complete
-    encoded = _EncodedRuns(raw)
+    # Only a whole message has bodies to fold (an oversized one is read for its headers).
+    encoded = _EncodedRuns(raw) if complete else None
     try:
         message = (email.message_from_bytes(encoded.stand_ins, policy=_PARSE_ONCE)
-                   if complete else BytesHeaderParser(policy=_PARSE_ONCE).parsebytes(raw))
+                   if encoded is not None
+                   else BytesHeaderParser(policy=_PARSE_ONCE).parsebytes(raw))
     except RecursionError:
         # The standard parser recurses once per MIME level: a message nested about a
         # thousand deep is read for its headers only, like one nested past MAX_DEPTH.
@@ -114,7 +116,7 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     attachments: list[Attachment] = []
     body = ""
     parts: list[str] = []
-    if walk:
+    if walk and encoded is not None:
         leaves = list(_leaves(message, defects, encoded))
         parts = [leaf.content_type for leaf in leaves]
         body = _body_text(leaves)
