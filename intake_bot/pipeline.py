@@ -387,7 +387,9 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
 
 #: Messages archived, parsed and decided ahead of the one being handled, by ``HELPERS``
 #: threads: one parses while the other waits on the disk or the inspection worker, and a
-#: third message in reserve absorbs a slow one.
+#: third message in reserve absorbs a slow one. Measured on 600 waiting applications
+#: (medians of three alternating runs): one helper, one ahead, 38 messages/s; two and
+#: three, 49; three and five, 47.
 LOOKAHEAD = 3
 HELPERS = 2
 
