@@ -43,6 +43,7 @@ class Transport(Protocol):
 
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*<([^>\r\n]+)>", re.IGNORECASE | re.MULTILINE)
+_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
 
 
 def message_id_of(message: bytes) -> str:
@@ -53,10 +54,8 @@ def message_id_of(message: bytes) -> str:
 
 def header_section(message: bytes) -> bytes:
     """A message's header lines, up to the first empty line."""
-    return _END_OF_HEADERS.split(message, maxsplit=1)[0]
-
-
-_END_OF_HEADERS = re.compile(rb"\r?\n\r?\n")
+    end = _END_OF_HEADERS.search(message)
+    return message[:end.start()] if end else message
 
 
 def open_transport(config: Config) -> Transport:
