@@ -111,7 +111,7 @@ class BotProcess:
     """``intake-bot --config CONFIG ARGS...`` with its log in a file and its memory sampled."""
 
     def __init__(self, config: Path, args: Sequence[str], env: dict[str, str],
-                 profile: Path | None = None) -> None:
+                 profile: Path | None = None, checkout: Path | None = None) -> None:
         self.log_path = config.parent / "bot.log"
         command = [sys.executable, "-m", "intake_bot", "--config", str(config), *args]
         if profile is not None:
@@ -119,8 +119,10 @@ class BotProcess:
         self._log = self.log_path.open("wb")
         self._cpu_before = _children_cpu()
         self.started = time.monotonic()
+        # In ``checkout`` (a folder holding an intake_bot package), ``-m`` runs that code.
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=self._log,
-                                        stderr=subprocess.STDOUT, env={**os.environ, **env})
+                                        stderr=subprocess.STDOUT, env={**os.environ, **env},
+                                        cwd=checkout)
         self._peaks: dict[int, int] = {}  # pid -> VmHWM in KiB, as last read
         self._tree_peak_kb = 0
         self._done = threading.Event()
@@ -228,8 +230,9 @@ class Bench:
             """), encoding="utf-8")
         return config
 
-    def bot(self, config: Path, *args: str, profile: Path | None = None) -> BotProcess:
-        return BotProcess(config, args, {PASSWORD_ENV: self.dovecot.password}, profile)
+    def bot(self, config: Path, *args: str, profile: Path | None = None,
+            checkout: Path | None = None) -> BotProcess:
+        return BotProcess(config, args, {PASSWORD_ENV: self.dovecot.password}, profile, checkout)
 
     def load(self, count: int, run: str) -> tuple[list[str], float]:
         """Empty the servers' folders and load ``count`` messages; returns (answered ids, s)."""
