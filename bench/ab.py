@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: bench/ and tests/ import from the checkout
 
-from bench.deadline_night import QUICK, ArrivalSink, Bench, Report, _check_run  # noqa: E402
+from bench.deadline_night import QUICK, ArrivalSink, Bench, Report, check_run  # noqa: E402
 from tests.servers import DovecotServer, find_dovecot, start_sink  # noqa: E402
 
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 handler.count = 0
                 config = bench.deployment()
                 run = bench.bot(config, "run", "--once", checkout=checkout.resolve()).finish()
-                _check_run(run, config, bench, len(answered), report)
+                check_run(run, config, bench, len(answered), report)
                 rates[checkout].append(args.messages / run.seconds)
                 print(f"{checkout}: {rates[checkout][-1]:.1f} messages/s, "
                       f"{run.cpu_seconds / args.messages * 1000:.1f} ms of CPU a message",

@@ -332,7 +332,7 @@ def throughput(bench: Bench, report: Report, profile: Path | None) -> None:
     bench.handler.count = 0
     config = bench.deployment()
     run = bench.bot(config, "run", "--once", profile=profile).finish()
-    _check_run(run, config, bench, len(answered), report)
+    check_run(run, config, bench, len(answered), report)
     bench.move_all("Processed", "INBOX")
     raws.append(_raw_rate(bench, count))
     bench.move_all(RAW_FOLDER, "INBOX")
@@ -373,7 +373,7 @@ def _kib_per_message(bench: Bench) -> str:
     return f"{sum(p.stat().st_size for p in files) / max(1, len(files)) / 1024:.0f}"
 
 
-def _check_run(run: BotRun, config: Path, bench: Bench, answered: int, report: Report) -> None:
+def check_run(run: BotRun, config: Path, bench: Bench, answered: int, report: Report) -> None:
     """Stop the benchmark when the bot did not handle, answer and move every message."""
     left = bench.dovecot.uids("INBOX")
     statuses = _statuses(config)
@@ -448,7 +448,7 @@ def memory(bench: Bench, report: Report) -> None:
         bench.handler.count = 0
         config = bench.deployment()
         run = bench.bot(config, "run", "--once").finish()
-        _check_run(run, config, bench, len(answered), report)
+        check_run(run, config, bench, len(answered), report)
         peaks[str(count)] = round(run.peak_rss_mb, 1)
         report.say(f"{count:>6} waiting: cleared in {run.seconds:.1f} s ({count / run.seconds:.0f}"
                    f"/s), bot peak RSS {run.peak_rss_mb:.0f} MB (inspection worker "

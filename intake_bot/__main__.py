@@ -2,5 +2,5 @@
 
 from intake_bot.cli import main
 
-if __name__ == "__main__":  # not when a worker process imports the main module
+if __name__ == "__main__":  # run, not imported
     main()

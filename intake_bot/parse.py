@@ -97,8 +97,8 @@ def safe_display_name(name: str | None) -> str | None:
 def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; ``complete=False`` means only the header section is there."""
     defects: list[str] = []
-    walk = complete
-    # Only a whole message has bodies to fold (an oversized one is read for its headers).
+    # The whole message with its base64 runs folded; None when only its headers are read
+    # (an oversized message, or one nested too deep), so there is no tree to walk.
     encoded = _EncodedRuns(raw) if complete else None
     try:
         message = (email.message_from_bytes(encoded.stand_ins, policy=_PARSE_ONCE)
@@ -109,14 +109,14 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
         # thousand deep is read for its headers only, like one nested past MAX_DEPTH.
         message = BytesHeaderParser(policy=_PARSE_ONCE).parsebytes(raw)
         defects.append("NestingTooDeep")
-        walk = False
+        encoded = None
     headers = _decoded_headers(message)
     sender_name, sender = _first_address(message, "from")
     _, reply_to = _first_address(message, "reply-to")
     attachments: list[Attachment] = []
     body = ""
     parts: list[str] = []
-    if walk and encoded is not None:
+    if encoded is not None:
         leaves = list(_leaves(message, defects, encoded))
         parts = [leaf.content_type for leaf in leaves]
         body = _body_text(leaves)

@@ -8,8 +8,8 @@ Up to the stored documents, a step writes nothing but the content-addressed arch
 helper threads take those steps for the next ``LOOKAHEAD`` messages while this one is
 recorded and answered. The helpers mostly wait, on the disk and on the inspection worker,
 a process that can use another core. Every effect keeps its order, and the archive is
-still the first thing written for a message. Handled messages leave the inbox up to ``MOVE_BATCH`` at a time,
-each only once it is recorded and answered.
+still the first thing written for a message. Handled messages leave the inbox up to
+``MOVE_BATCH`` at a time, each only once it is recorded and answered.
 
 Each message is isolated: whatever breaks while deciding or recording it is recorded as
 ``quarantined`` and the message goes to the quarantine folder; the cycle goes on. Only a
@@ -66,7 +66,6 @@ from intake_bot.sending import (
 )
 
 log = logging.getLogger(__name__)
-
 
 #: A notice that still fails after this many tries is marked failed for a human to retry.
 MAX_SEND_ATTEMPTS = 10

@@ -268,7 +268,8 @@ def _check_envelope(envelope_from: str, recipients: Sequence[str]) -> None:
 def _check_headers(message: bytes) -> None:
     """Refuse a malformed header section, or one with a Bcc header (see ``send``)."""
     for line in header_section(message).split(b"\r\n"):
-        if b"\r" in line or b"\n" in line or not _HEADER_LINE.match(line):
+        # Every LF is part of a CRLF by now, so a CR left in a line is a stray one.
+        if b"\r" in line or not _HEADER_LINE.match(line):
             raise PermanentFailure(
                 f"refusing to send: malformed header line {line[:80]!r} (header injection?)"
             )

@@ -4,13 +4,13 @@ The inspection worker (:mod:`intake_bot.documents`) is one: a fresh interpreter,
 fork, so that no lock held by another thread of the service is inherited and no
 ``__main__`` is imported again; it sits in its own session, so a Ctrl-C at the terminal
 reaches only the service, which then stops it. It speaks a small framed protocol on a
-socket: JSON headers and raw byte frames, never pickle, so the service never unpickles
-what a worker sends.
+socket: JSON messages and the raw bytes of each request, never pickle, so the service
+never unpickles what a worker sends.
 
 - worker -> service, once at start: ``{"ready": true}`` or ``{"ready": false, "error": ...}``;
 - service -> worker, per request: a JSON header, then the bytes to read;
-- worker -> service: JSON replies and byte frames, as the worker's module documents. A reply
-  with ``"recycle": true`` asks the service to replace the worker (after a MemoryError its
+- worker -> service: JSON replies, as the worker's module documents. A reply with
+  ``"recycle": true`` asks the service to replace the worker (after a MemoryError its
   state is suspect).
 
 The worker exits when the service closes the socket, and so when the service dies, however
@@ -80,16 +80,10 @@ class WorkerProcess:
         raise WorkerError("worker unavailable")
 
     def receive(self, deadline: float, about: str) -> dict[str, Any]:
-        """The next JSON reply, by ``deadline`` (monotonic); ``about`` names the request."""
-        reply: dict[str, Any] = json.loads(self.receive_bytes(deadline, about))
-        if reply.get("recycle"):
-            pid = self._process.pid if self._process else None
-            self._discard()
-            logger.warning("%s pid %s replaced after: %s", self.name, pid, reply.get("error"))
-        return reply
+        """The next JSON reply, by ``deadline`` (monotonic); ``about`` names the request.
 
-    def receive_bytes(self, deadline: float, about: str) -> bytes:
-        """The next frame, by ``deadline``; kills the worker and raises on timeout or crash."""
+        Kills the worker and raises :class:`WorkerError` on a timeout or a crash.
+        """
         process, conn = self._process, self._conn
         if process is None or conn is None:
             raise WorkerError("worker unavailable")
@@ -98,12 +92,17 @@ class WorkerProcess:
             logger.warning("%s: %s timed out; worker pid %d killed", self.name, about, process.pid)
             raise WorkerError("timed out")
         try:
-            return conn.recv_bytes()
+            reply: dict[str, Any] = json.loads(conn.recv_bytes())
         except (EOFError, OSError):
             self._discard()
             logger.warning("%s pid %d died on %s, exit status %s", self.name, process.pid,
                            about, process.returncode)
             raise WorkerError("worker crashed") from None
+        if reply.get("recycle"):
+            self._discard()
+            logger.warning("%s pid %d replaced after: %s", self.name, process.pid,
+                           reply.get("error"))
+        return reply
 
     def shutdown(self) -> None:
         """Stop the worker, if one runs; the next request starts a new one."""
