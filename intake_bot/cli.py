@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import click
 
 from intake_bot import __version__
+from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.describe import describe_config, describe_rules
 from intake_bot.mailbox import MailboxError
@@ -63,10 +64,11 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class Context:
-    """What every command shares: where the configuration is, loaded on first use."""
+    """What every command shares: the configuration, loaded on first use, and the clock."""
 
-    def __init__(self, config_path: Path) -> None:
+    def __init__(self, config_path: Path, clock: Clock = now_utc) -> None:
         self.config_path = config_path
+        self.clock = clock
         self._config: Config | None = None
 
     @property
@@ -102,7 +104,10 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = Context(config_path or default_config_path())
+    # The one place commands take the time from: tests hand in a fixed clock as
+    # ``CliRunner().invoke(cli, args, obj=clock)``, so no verdict depends on the hour.
+    clock = ctx.obj if callable(ctx.obj) else now_utc
+    ctx.obj = Context(config_path or default_config_path(), clock)
 
 
 @cli.command()
@@ -117,9 +122,9 @@ def run(context: Context, once: bool) -> None:
 
     config = context.config
     if once:
-        summary = run_cycle(config, progress=_progress_printer())
+        summary = run_cycle(config, progress=_progress_printer(), clock=context.clock)
         click.echo(summary.line())
-        purged, digest_sent = after_cycle(config)
+        purged, digest_sent = after_cycle(config, context.clock())
         for outcome in purged:
             click.echo(f"retention of {outcome.criteria.vacancy}: {outcome.line()}")
         if digest_sent is not None:
@@ -129,7 +134,7 @@ def run(context: Context, once: bool) -> None:
             # Every message is registered and its notice queued; the operator must still know.
             fail(f"notices not sent: {summary.unavailable}")
         return
-    Service(config).run()
+    Service(config, clock=context.clock).run()
 
 
 def _progress_printer(every: int = 100) -> Callable[[int], None]:
@@ -150,11 +155,11 @@ def check_config(context: Context, connect: bool) -> None:
     from intake_bot.notices import check_templates
 
     config = context.config
-    for line in describe_config(config, dt.datetime.now(dt.UTC)):
+    for line in describe_config(config, context.clock()):
         click.echo(line)
     for warning in config.warnings:
         click.echo(f"warning: {warning}")
-    rendered = check_templates(config)
+    rendered = check_templates(config, context.clock())
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
     if connect:
         _check_connections(config)
@@ -198,7 +203,7 @@ def demo(context: Context) -> None:
     click.echo(f"delivered {len(delivered)} sample applications into {maildir}")
     for sample in delivered:
         click.echo(f"  {sample.file.name}: {sample.what}")
-    summary = run_cycle(config)
+    summary = run_cycle(config, clock=context.clock)
     click.echo("")
     with context.register() as store:
         rows = [row for submission_id in summary.registered
@@ -292,7 +297,7 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
 
     # Under the cycle lock, like a cycle: never beside a running one, and a notice a
     # crash left half-sent is dealt with first.
-    with open_intake(context.config) as intake:
+    with open_intake(context.config, clock=context.clock) as intake:
         queued = intake.register.requeue(reply_id)
         sent, failed = intake.send_due(reply_id=reply_id)
     click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
@@ -343,7 +348,7 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     with context.register() as store:
         if vacancy is not None:
             stats.check_vacancy(context.config, store, vacancy)
-        figures = stats.register_stats(context.config, store, dt.datetime.now(dt.UTC), vacancy)
+        figures = stats.register_stats(context.config, store, context.clock(), vacancy)
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in figures], ensure_ascii=False, indent=2))
         return
@@ -369,7 +374,7 @@ def register_purge(context: Context, vacancy: str | None, before: dt.datetime | 
 
     config = context.config
     criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
-    now = dt.datetime.now(dt.UTC)
+    now = context.clock()
     with context.register() as store:
         plan = plan_purge(config, store, criteria, now)
         for line in _purge_plan_lines(plan, config.documents_path):
@@ -423,7 +428,7 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 
     with context.register() as store:
         path = write_report(context.config, store, vacancy,
-                            output or Path(f"{vacancy}-report.png"), dt.datetime.now(dt.UTC))
+                            output or Path(f"{vacancy}-report.png"), context.clock())
     click.echo(f"report written to {path}")
 
 
@@ -438,7 +443,7 @@ def digest_command(context: Context, send: bool) -> None:
     from intake_bot.sending import open_transport
 
     config = context.config
-    now = dt.datetime.now(dt.UTC)
+    now = context.clock()
     with context.register() as store:
         if not send:
             digest = compose_digest(config, store, now)
@@ -465,7 +470,8 @@ def replay_command(context: Context, submission_id: int | None, replay_all: bool
 
     if replay_all == (submission_id is not None):
         fail("give one submission ID or --all", EXIT_CONFIG)
-    outcomes = replay(context.config, None if submission_id is None else [submission_id])
+    outcomes = replay(context.config, None if submission_id is None else [submission_id],
+                      clock=context.clock)
     for outcome in outcomes:
         click.echo(outcome.line)
     replayed = sum(outcome.replayed for outcome in outcomes)

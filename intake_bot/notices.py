@@ -86,7 +86,7 @@ class Notices:
         body = LANGUAGE_SEPARATOR.join(text.strip("\n") for _, text in texts) + "\n"
         htmls = [self._render_html(facts, context) for context in contexts]
         html = "\n<hr>\n".join(htmls) if all(htmls) else None  # type: ignore[arg-type]
-        message = self._message(facts, subject, body, html)
+        message = self._message(facts, subject, body, html, now)
         return Notice(kind=facts.kind, recipient=facts.recipient,
                       message_id=str(message["Message-ID"]), subject=subject,
                       content=message.as_bytes())
@@ -209,13 +209,13 @@ class Notices:
                 for v in self.config.vacancies if v.is_open(now) and v.channel == "email"]
 
     def _message(self, facts: NoticeFacts, subject: str, body: str,
-                 html: str | None) -> EmailMessage:
+                 html: str | None, now: dt.datetime) -> EmailMessage:
         message = EmailMessage()
         message["From"] = self.config.from_address
         local, _, domain = facts.recipient.rpartition("@")
         message["To"] = Address(addr_spec=facts.recipient) if local else facts.recipient
         message["Subject"] = subject
-        _set_plain(message, "Date", format_datetime(dt.datetime.now(dt.UTC)))
+        _set_plain(message, "Date", format_datetime(now.astimezone(dt.UTC)))
         _set_plain(message, "Message-ID", make_msgid(
             NOTICE_ID_TAG, domain=self.config.from_addr_spec.rpartition("@")[2] or None))
         if facts.in_reply_to and _MESSAGE_ID.match(facts.in_reply_to):
@@ -282,7 +282,7 @@ def title_in(vacancy: Vacancy, language: str) -> str:
     return vacancy.title
 
 
-def check_templates(config: Config) -> int:
+def check_templates(config: Config, now: dt.datetime) -> int:
     """Render every notice of every vacancy in every language with sample facts.
 
     Raises :class:`ConfigError` naming the template at the first mistake (an unknown
@@ -292,7 +292,6 @@ def check_templates(config: Config) -> int:
     from intake_bot.register import REPLY_KINDS
 
     notices = Notices(config)
-    now = dt.datetime.now(dt.UTC)
     count = 0
     for vacancy in config.vacancies:
         codes = sorted({code for language in vacancy.languages

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from intake_bot.archive import Archive
+from intake_bot.clock import Clock, now_utc, utc_text
 from intake_bot.config import Config
 from intake_bot.decide import Decision, Inspector, decide
 from intake_bot.documents import inspect_document
@@ -54,8 +55,6 @@ from intake_bot.register import (
     StoredDocument,
     dedup_key,
     json_list,
-    now_utc,
-    utc_text,
 )
 from intake_bot.sending import (
     PermanentFailure,
@@ -138,7 +137,7 @@ class Intake:
 
     def __init__(self, config: Config, register: Register, transport: Transport,
                  inspect: Inspector = inspect_document,
-                 clock: Callable[[], dt.datetime] = now_utc) -> None:
+                 clock: Clock = now_utc) -> None:
         self.config = config
         self.register = register
         self.transport = transport
@@ -363,7 +362,7 @@ class Intake:
 
 @contextmanager
 def open_intake(config: Config, inspect: Inspector = inspect_document,
-                clock: Callable[[], dt.datetime] = now_utc) -> Iterator[Intake]:
+                clock: Clock = now_utc) -> Iterator[Intake]:
     """An :class:`Intake` on the configured register and transport, for one cycle or replay.
 
     It holds the register's cycle lock throughout, so that it may first deal with the
@@ -409,7 +408,7 @@ class _Handled(NamedTuple):
 def run_cycle(config: Config, stop: threading.Event | None = None,
               progress: Callable[[int], None] | None = None,
               inspect: Inspector = inspect_document,
-              clock: Callable[[], dt.datetime] = now_utc) -> CycleSummary:
+              clock: Clock = now_utc) -> CycleSummary:
     """Process every message waiting in the mailbox, then every notice that is due."""
     summary = CycleSummary()
     mailbox = open_mailbox(config)

@@ -22,6 +22,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from intake_bot.archive import FILE_MODE, make_private_dirs
+from intake_bot.clock import utc_text
 
 STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "superseded")
 REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
@@ -146,18 +147,9 @@ def m004_indexes_for_bursts(db: Database) -> None:
     db.execute("CREATE INDEX replies_submission ON replies (submission_id)")
 
 
-def utc_text(moment: dt.datetime) -> str:
-    """ISO 8601 UTC with a ``Z``, to the second: ``2026-06-12T21:59:59Z``."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def json_list(text: str | None) -> list[Any]:
     """A JSON array column (``reasons``, ``flags``, ``attachments``) as a list; NULL is empty."""
     return list(json.loads(text or "[]"))
-
-
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def dedup_key(raw: bytes, message_id: str | None) -> str:
@@ -340,12 +332,11 @@ class Register:
             raise RegisterError(f"{self.path}: write failed: {error}") from error
 
     def record(self, entry: NewSubmission, render: NoticeRenderer | None,
-               daily_limit: int, now: dt.datetime | None = None) -> dict[str, Any]:
+               daily_limit: int, now: dt.datetime) -> dict[str, Any]:
         """Record one submission and queue its notice, in one transaction.
 
         A redelivered message (same dedup key) returns the existing row untouched.
         """
-        now = now or now_utc()
         with self._transaction():
             existing = self.by_dedup_key(entry.dedup_key)
             if existing:
@@ -471,7 +462,7 @@ class Register:
         }
 
     def replace(self, submission_id: int, entry: NewSubmission, render: NoticeRenderer | None,
-                daily_limit: int, now: dt.datetime | None = None) -> dict[str, Any]:
+                daily_limit: int, now: dt.datetime) -> dict[str, Any]:
         """Record ``entry`` in place of the quarantined submission ``submission_id``.
 
         One transaction removes the quarantined row and records the new outcome under the
@@ -514,11 +505,11 @@ class Register:
                      reply["id"]])
         return found
 
-    def mark_sent(self, reply_id: int, now: dt.datetime | None = None) -> None:
+    def mark_sent(self, reply_id: int, now: dt.datetime) -> None:
         with self._transaction():
             self.db.execute(
                 "UPDATE replies SET status = 'sent', sent_at = ?, attempts = attempts + 1, "
-                "last_error = NULL WHERE id = ?", [utc_text(now or now_utc()), reply_id])
+                "last_error = NULL WHERE id = ?", [utc_text(now), reply_id])
 
     def mark_attempt_failed(self, reply_id: int, error: str, permanent: bool,
                             retry_at: dt.datetime | None) -> None:

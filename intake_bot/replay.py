@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from intake_bot.archive import sha256
+from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config
 from intake_bot.decide import Inspector
 from intake_bot.documents import inspect_document
 from intake_bot.mailbox import MailItem
 from intake_bot.pipeline import Intake, open_intake
-from intake_bot.register import json_list, now_utc
+from intake_bot.register import json_list
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class ReplayOutcome:
 
 def replay(config: Config, submission_ids: Sequence[int] | None = None,
            inspect: Inspector = inspect_document,
-           clock: Callable[[], dt.datetime] = now_utc) -> list[ReplayOutcome]:
+           clock: Clock = now_utc) -> list[ReplayOutcome]:
     """Replay the given quarantined submissions, or every quarantined one when None."""
     with open_intake(config, inspect, clock) as intake:
         if submission_ids is None:

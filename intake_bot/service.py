@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config, ConfigError
 from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
@@ -36,9 +37,10 @@ class Service:
     """Runs cycles on a schedule until stopped; transient failures back off and retry."""
 
     def __init__(self, config: Config,
-                 cycle: Callable[..., CycleSummary] = run_cycle) -> None:
+                 cycle: Callable[..., CycleSummary] = run_cycle, clock: Clock = now_utc) -> None:
         self.config = config
         self.cycle = cycle
+        self.clock = clock
         self.stop_event = threading.Event()
         self.wake = threading.Event()
         self.lock = threading.Lock()
@@ -83,8 +85,8 @@ class Service:
     def _run_once(self) -> bool:
         """Run one cycle; False when it failed and the next one was postponed."""
         try:
-            self.cycle(self.config, stop=self.stop_event)
-            after_cycle(self.config)  # retention purges and the daily digest
+            self.cycle(self.config, stop=self.stop_event, clock=self.clock)
+            after_cycle(self.config, self.clock())  # retention purges and the daily digest
         except (MailboxError, RegisterError, TemporaryFailure, ConfigError, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)

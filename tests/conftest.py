@@ -10,12 +10,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from intake_bot.cli import cli
 from intake_bot.config import Config, load_config
 
 pytest_plugins = ["tests.fixtures_servers"]
 
 REPO = Path(__file__).resolve().parents[1]
+
+#: The time every command runs at in the tests, late in the service's life (the reference
+#: vacancy DRP closed in June 2026): no verdict may depend on the hour the suite runs.
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+def run_cli(*args: str, input: str | None = None, now: dt.datetime = NOW) -> Result:
+    """Run ``intake-bot ARGS`` in-process, its clock fixed at ``now``."""
+    return CliRunner().invoke(cli, list(args), input=input, obj=lambda: now)
+
 CORPUS = REPO.parent / "shared" / "corpus"
 
 DRP_VACANCY = """

@@ -9,15 +9,11 @@ applies to SG and Olga to OLD.
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 from pathlib import Path
 
-from click.testing import CliRunner
-
-from intake_bot.cli import cli
 from intake_bot.pipeline import run_cycle
-from tests.conftest import DRP_VACANCY, Project, brussels, write_project
+from tests.conftest import DRP_VACANCY, NOW, Project, brussels, run_cli, write_project
 from tests.mail import DRP_TITLE, application, blank_pdf
 
 VACANCIES = DRP_VACANCY + """[vacancy.checks]
@@ -37,8 +33,6 @@ timezone = "Europe/Brussels"
 retention_days = 30
 """
 
-#: Late in the service's life: DRP and OLD are closed, SG is open.
-NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 
 @cache
@@ -87,5 +81,5 @@ def fill(root: Path, extra: str = "") -> Project:
 
 def invoke(project: Project, *args: str, input: str | None = None) -> tuple[int, str, str]:
     """Run ``intake-bot --config <project> ARGS``; returns (exit code, stdout, stderr)."""
-    result = CliRunner().invoke(cli, ["--config", str(project.config_path), *args], input=input)
+    result = run_cli("--config", str(project.config_path), *args, input=input)
     return result.exit_code, result.stdout, result.stderr

@@ -9,16 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from intake_bot.cli import cli
 from intake_bot.rules import RULES
-from tests.conftest import REPO, brussels
+from tests.conftest import REPO, brussels, run_cli
 from tests.mail import application, blank_pdf
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, list(args))
+    result = run_cli(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -7,14 +7,12 @@ import email.policy
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from intake_bot.cli import cli
 from intake_bot.outbox import OutboxTransport
 from intake_bot.pipeline import run_cycle
 from intake_bot.recruiters.digest import compose_digest, send_digest_if_due
 from intake_bot.register import Register
-from tests.conftest import Project, brussels
+from tests.conftest import Project, brussels, run_cli
 from tests.filled import fill, pdf
 from tests.mail import DRP_TITLE, application
 
@@ -95,32 +93,31 @@ def test_closed_vacancies_with_nothing_new_are_left_out(project, tmp_path):
 
 
 def test_digest_command_prints_and_sends(project):
-    runner = CliRunner()
     args = ["--config", str(project.config_path), "digest"]
-    result = runner.invoke(cli, args)
+    result = run_cli(*args)
     assert result.exit_code == 0
     assert result.stdout.startswith("Subject: intake-bot digest ")
     before = set(project.notices())
-    result = runner.invoke(cli, [*args, "--send"])
+    result = run_cli(*args, "--send")
     assert result.exit_code == 0
     assert result.stdout.startswith("digest sent to ann@example.org, hr@example.org: ")
     [sent] = set(project.notices()) - before
     assert b"Auto-Submitted: auto-generated" in sent.read_bytes()
-    result = runner.invoke(cli, args)
+    result = run_cli(*args)
     assert "0 new submissions since the last digest" in result.stdout
 
 
 def test_run_once_sends_the_digest_when_due(project):
-    result = CliRunner().invoke(cli, ["--config", str(project.config_path), "run", "--once"])
+    result = run_cli("--config", str(project.config_path), "run", "--once")
     assert result.exit_code == 0
     assert "retention of OLD: purged 1 submission" in result.stdout
     assert "digest sent to ann@example.org, hr@example.org: intake-bot digest" in result.stdout
-    again = CliRunner().invoke(cli, ["--config", str(project.config_path), "run", "--once"])
+    again = run_cli("--config", str(project.config_path), "run", "--once")
     assert again.stdout.strip() == "cycle: 0 messages (none); 0 notices sent"
 
 
 def test_digest_send_without_recruiters_is_a_config_error(tmp_path):
     project = fill(tmp_path / "plain")
-    result = CliRunner().invoke(cli, ["--config", str(project.config_path), "digest", "--send"])
+    result = run_cli("--config", str(project.config_path), "digest", "--send")
     assert result.exit_code == 2
     assert result.stderr.endswith("[digest] recruiters: not set: nobody to send to\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
 import time
@@ -294,8 +295,10 @@ def test_text_timeout_keeps_the_page_count() -> None:
 
 def test_worker_killed_between_calls_is_replaced() -> None:
     (pid,) = worker_pids()
+    gone = os.pidfd_open(pid)
     os.kill(pid, signal.SIGKILL)
-    time.sleep(0.05)
+    select.select([gone], [], [], 10)  # readable once the worker has exited
+    os.close(gone)
     info = inspect_document(builders.make_pdf(["survivor"]), want_text=True)
     assert info.readable and info.text == "survivor"
 

@@ -8,13 +8,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from intake_bot.cli import cli
 from intake_bot.lock import cycle_lock
 from intake_bot.pipeline import run_cycle
 from intake_bot.register import RegisterError
-from tests.conftest import brussels
+from tests.conftest import brussels, run_cli
 from tests.mail import application, blank_pdf
 from tests.readback import rows
 
@@ -22,7 +20,7 @@ ON_TIME = brussels("2026-06-10T10:00:00")
 
 
 def check(project) -> tuple[int, list[str]]:
-    result = CliRunner().invoke(cli, ["--config", str(project.config_path), "register", "check"])
+    result = run_cli("--config", str(project.config_path), "register", "check")
     return result.exit_code, result.output.splitlines()
 
 

@@ -9,11 +9,9 @@ import stat
 import sys
 
 import pytest
-from click.testing import CliRunner
 
-from intake_bot.cli import cli
 from intake_bot.config import ConfigError, load_config
-from tests.conftest import Project, write_project
+from tests.conftest import Project, run_cli, write_project
 from tests.extras import need
 from tests.filled import VACANCIES, fill, invoke
 
@@ -78,8 +76,8 @@ def test_export_is_one_row_per_candidate_with_the_submission_that_counts(filled,
 
 
 def test_export_history_has_every_submission(filled):
-    result = CliRunner().invoke(cli, ["--config", str(filled.config_path), "register", "export",
-                                      "--vacancy", "DRP", "--history", "--delimiter", ";"])
+    result = run_cli("--config", str(filled.config_path), "register", "export",
+                                      "--vacancy", "DRP", "--history", "--delimiter", ";")
     assert result.exit_code == 0
     rows = read_csv(result.stdout_bytes, ";")
     assert [row["Reference"] for row in rows] == [f"DRP-000{n}" for n in range(1, 7)]

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from click.testing import CliRunner
 
 from intake_bot import pipeline
-from intake_bot.cli import cli
 from intake_bot.documents import inspect_document
 from intake_bot.pipeline import run_cycle
 from intake_bot.replay import replay
-from tests.conftest import brussels
+from tests.conftest import brussels, run_cli
 from tests.mail import application, blank_pdf
 from tests.readback import notices, replies, rows
 
@@ -26,7 +24,7 @@ def pdf_application(**kwargs) -> bytes:
 
 
 def invoke(project, *args: str) -> tuple[int, list[str]]:
-    result = CliRunner().invoke(cli, ["--config", str(project.config_path), "replay", *args])
+    result = run_cli("--config", str(project.config_path), "replay", *args)
     return result.exit_code, result.output.splitlines()
 
 

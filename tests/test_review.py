@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from intake_bot.cli import cli
 from intake_bot.recruiters.review import build_metadata, canned_queries, create_datasette, is_loopback
-from tests.conftest import Project
+from tests.conftest import Project, run_cli
 from tests.extras import need
 from tests.filled import fill
 
@@ -90,7 +88,7 @@ def test_is_loopback(host, loopback):
 
 def test_review_without_datasette_says_which_extra(filled, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasette", None)
-    result = CliRunner().invoke(cli, ["--config", str(filled.config_path), "review"])
+    result = run_cli("--config", str(filled.config_path), "review")
     assert result.exit_code == 1
     assert result.stderr == ("intake-bot: error: intake-bot review needs datasette, which is "
                              "not installed: pip install 'intake-bot[review]'\n")

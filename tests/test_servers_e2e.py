@@ -127,13 +127,13 @@ def intake_bot(project, env: dict[str, str], *args: str) -> subprocess.Completed
                           capture_output=True, text=True, env={**os.environ, **env}, timeout=60)
 
 
-def run_cli(project, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run_bot(project, env: dict[str, str]) -> subprocess.CompletedProcess:
     return intake_bot(project, env, "run", "--once")
 
 
 def test_bad_imap_password_is_one_line_without_the_password(served):
     project, dovecot, _ = served
-    process = run_cli(project, {"TEST_IMAP_PASSWORD": "wrong-secret-123"})
+    process = run_bot(project, {"TEST_IMAP_PASSWORD": "wrong-secret-123"})
     assert process.returncode == 1
     [line] = [text for text in process.stderr.splitlines() if "error" in text]
     assert "127.0.0.1" in line and "wrong-secret-123" not in process.stderr + process.stdout
@@ -144,7 +144,7 @@ def test_unreachable_imap_server_is_one_line(served):
     project, dovecot, _ = served
     dovecot.stop()
     try:
-        process = run_cli(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+        process = run_bot(project, {"TEST_IMAP_PASSWORD": dovecot.password})
     finally:
         dovecot.start()
     assert process.returncode == 1 and "Traceback" not in process.stderr
@@ -154,7 +154,7 @@ def test_unreachable_imap_server_is_one_line(served):
 def test_missing_password_variable_is_a_configuration_error(served, monkeypatch):
     project, _, _ = served
     monkeypatch.delenv("TEST_IMAP_PASSWORD")
-    process = run_cli(project, {})
+    process = run_bot(project, {})
     assert process.returncode == 2
     assert "password_env: the environment variable TEST_IMAP_PASSWORD is not set" in process.stderr
 
@@ -164,7 +164,7 @@ def test_unreachable_smtp_server_queues_the_notices_and_exits_1(served):
     dovecot.append("INBOX", pdf_application(), ON_TIME)
     dovecot.append("INBOX", pdf_application(sender="bob@example.net"), ON_TIME)
     sink.stop()
-    process = run_cli(project, {"TEST_IMAP_PASSWORD": dovecot.password})
+    process = run_bot(project, {"TEST_IMAP_PASSWORD": dovecot.password})
     assert process.returncode == 1 and "Traceback" not in process.stderr
     assert "notices not sent: SMTP 127.0.0.1" in process.stderr.strip().splitlines()[-1]
     assert dovecot.uids("INBOX") == []  # registered, notices queued: the messages may move

@@ -270,6 +270,9 @@ class ImapMailbox:
             client = self._selected(reselect=True)
             if self._arrived_since_listing():
                 return True
+            # From here on the server reports what arrives (it syncs the selection when
+            # the IDLE starts), so this line tells a watcher that no arrival can be missed.
+            logger.debug("IMAP %s: waiting for new mail in %s (IDLE)", self.host, self.folder)
             while (left := deadline - time.monotonic()) > 0:
                 if self._idle_round(client, min(left, self._idle_renew_s)):
                     return True

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from intake_bot.clock import utc_text
 from intake_bot.config import Config
 from intake_bot.localtime import format_moment, parse_utc
 from intake_bot.recruiters.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
-from intake_bot.register import Register, utc_text
+from intake_bot.register import Register
 from intake_bot.sending import Transport
 
 log = logging.getLogger(__name__)

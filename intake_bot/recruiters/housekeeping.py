@@ -8,20 +8,18 @@ import logging
 from intake_bot.config import Config
 from intake_bot.recruiters.digest import Digest, send_digest_if_due
 from intake_bot.recruiters.purge import PurgeOutcome, apply_retention
-from intake_bot.register import Register, now_utc
+from intake_bot.register import Register
 from intake_bot.sending import PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 
 
-def after_cycle(config: Config, now: dt.datetime | None = None
-                ) -> tuple[list[PurgeOutcome], Digest | None]:
+def after_cycle(config: Config, now: dt.datetime) -> tuple[list[PurgeOutcome], Digest | None]:
     """Apply ``retention_days`` and send the digest when due; returns what was done.
 
     A digest that cannot be sent is logged and tried again next cycle: it must not hold
     up the intake. A register that cannot be written raises, as it does for the cycle.
     """
-    now = now or now_utc()
     register = Register(config.register_path)
     try:
         purged = apply_retention(config, register, now)

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake_bot.clock import utc_text
 from intake_bot.config import Config
 from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.recruiters.stats import check_vacancy, plural
-from intake_bot.register import Register, json_list, utc_text
+from intake_bot.register import Register, json_list
 
 log = logging.getLogger(__name__)
 
