@@ -31,7 +31,7 @@ from intake_bot.recruiters.purge import PurgeOutcome
 from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.recruiters.stats import plural
 from intake_bot.register import STATUSES, Register, RegisterError
-from intake_bot.sending import PermanentFailure, TemporaryFailure
+from intake_bot.transport import PermanentFailure, TemporaryFailure
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -169,7 +169,7 @@ def check_config(context: Context, connect: bool) -> None:
 def _check_connections(config: Config) -> None:
     """Log in to both servers, reporting each in one line; the first failure ends the command."""
     from intake_bot.mailbox import open_mailbox
-    from intake_bot.sending import open_transport
+    from intake_bot.transport import open_transport
 
     mailbox = open_mailbox(config)
     try:
@@ -440,7 +440,7 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 def digest_command(context: Context, send: bool) -> None:
     """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
     from intake_bot.recruiters.digest import compose_digest, send_digest
-    from intake_bot.sending import open_transport
+    from intake_bot.transport import open_transport
 
     config = context.config
     now = context.clock()

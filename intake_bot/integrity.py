@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
-from intake_bot.register import json_list
+from intake_bot.json_columns import json_list
 
 _CHUNK = 1 << 20
 

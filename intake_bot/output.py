@@ -8,14 +8,15 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-JSON_COLUMNS = ("reasons", "flags", "attachments")
+from intake_bot.json_columns import JSON_COLUMNS, json_list
+
 LIST_COLUMNS = ("id", "reference", "received_at", "status", "vacancy_id", "sender", "reasons",
                 "flags", "document_name")
 
 
 def decoded(row: dict[str, Any]) -> dict[str, Any]:
     """A register row with its JSON columns as lists and no binary content."""
-    return {key: (json.loads(value) if key in JSON_COLUMNS and isinstance(value, str) else value)
+    return {key: (json_list(value) if key in JSON_COLUMNS and isinstance(value, str) else value)
             for key, value in row.items() if not isinstance(value, bytes)}
 
 

@@ -41,6 +41,8 @@ from intake_bot.clock import Clock, now_utc, utc_text
 from intake_bot.config import Config
 from intake_bot.decide import Decision, Inspector, decide
 from intake_bot.documents import inspect_document
+from intake_bot.identity import dedup_key
+from intake_bot.json_columns import json_list
 from intake_bot.lock import cycle_lock
 from intake_bot.mailbox import Mailbox, MailboxError, MailItem, open_mailbox
 from intake_bot.notices import NoticeFacts, Notices
@@ -53,10 +55,8 @@ from intake_bot.register import (
     Register,
     RegisterError,
     StoredDocument,
-    dedup_key,
-    json_list,
 )
-from intake_bot.sending import (
+from intake_bot.transport import (
     PermanentFailure,
     ServerUnavailable,
     TemporaryFailure,

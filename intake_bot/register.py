@@ -8,8 +8,6 @@ that a recruiter can open with any tool.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,6 +21,7 @@ from sqlite_utils.migrations import Migrations
 
 from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.clock import utc_text
+from intake_bot.json_columns import json_text
 
 STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "superseded")
 REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
@@ -145,25 +144,6 @@ def m004_indexes_for_bursts(db: Database) -> None:
     db.execute("DROP INDEX replies_recipient")
     db.execute("CREATE INDEX replies_recipient ON replies (lower(recipient), created_at)")
     db.execute("CREATE INDEX replies_submission ON replies (submission_id)")
-
-
-def json_list(text: str | None) -> list[Any]:
-    """A JSON array column (``reasons``, ``flags``, ``attachments``) as a list; NULL is empty."""
-    return list(json.loads(text or "[]"))
-
-
-def dedup_key(raw: bytes, message_id: str | None) -> str:
-    """One key per message however often it is delivered.
-
-    The Message-ID with the hash of the body: a second delivery that only adds trace
-    headers (Received, Delivered-To) is still the same message.
-    """
-    separator = raw.find(b"\r\n\r\n")
-    separator = raw.find(b"\n\n") if separator == -1 else separator
-    body = raw[separator:] if separator != -1 else raw
-    if not message_id:
-        return "sha256:" + hashlib.sha256(raw).hexdigest()
-    return f"{message_id}|" + hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -441,15 +421,15 @@ class Register:
             "subject": entry.subject,
             "vacancy_id": entry.vacancy_id,
             "status": status,
-            "reasons": json.dumps(list(entry.reasons)),
-            "flags": json.dumps(list(entry.flags)),
+            "reasons": json_text(entry.reasons),
+            "flags": json_text(entry.flags),
             "document_path": str(primary.path) if primary else None,
             "document_sha256": primary.sha256 if primary else None,
             "document_bytes": primary.size if primary else None,
             "document_pages": primary.pages if primary else None,
             "document_name": primary.name if primary else None,
             "document_type": primary.kind if primary else None,
-            "attachments": json.dumps([
+            "attachments": json_text([
                 {"name": d.name, "type": d.kind, "bytes": d.size, "pages": d.pages,
                  "sha256": d.sha256, "path": str(d.path)} for d in entry.documents]),
             "raw_path": str(entry.raw_path),

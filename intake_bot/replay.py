@@ -23,9 +23,9 @@ from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config
 from intake_bot.decide import Inspector
 from intake_bot.documents import inspect_document
+from intake_bot.json_columns import json_list
 from intake_bot.mailbox import MailItem
 from intake_bot.pipeline import Intake, open_intake
-from intake_bot.register import json_list
 
 log = logging.getLogger(__name__)
 

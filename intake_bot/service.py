@@ -23,7 +23,7 @@ from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
 from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.register import RegisterError
-from intake_bot.sending import TemporaryFailure
+from intake_bot.transport import TemporaryFailure
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from intake_bot.content import (
+from intake_bot.documents import inspect_document
+from intake_bot.documents.content import (
     NATO_MEMBERS,
     canonical_country,
     count_references,
@@ -20,7 +21,6 @@ from intake_bot.content import (
     is_eligible,
     stated_nationalities,
 )
-from intake_bot.documents import inspect_document
 from tests import builders
 
 NATIONALITY = {"en": "Belgian", "fr": "belge"}

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.outbox import OutboxTransport
 from intake_bot.pipeline import run_cycle
 from intake_bot.recruiters.digest import compose_digest, send_digest_if_due
 from intake_bot.register import Register
+from intake_bot.transport.outbox import OutboxTransport
 from tests.conftest import Project, brussels, run_cli
 from tests.filled import fill, pdf
 from tests.mail import DRP_TITLE, application

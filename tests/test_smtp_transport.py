@@ -8,8 +8,8 @@ from email.message import EmailMessage
 
 import pytest
 
-from intake_bot.sending import PermanentFailure, TemporaryFailure
-from intake_bot.smtp import SmtpTransport
+from intake_bot.transport import PermanentFailure, TemporaryFailure
+from intake_bot.transport.smtp import SmtpTransport
 from tests.fixtures_servers import SinkFactory
 from tests.servers import SmtpSink, TestCA, free_port
 

@@ -18,7 +18,7 @@ from intake_bot.config import Config
 from intake_bot.localtime import format_moment, parse_utc
 from intake_bot.recruiters.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
 from intake_bot.register import Register
-from intake_bot.sending import Transport
+from intake_bot.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 from intake_bot.archive import FILE_MODE
 from intake_bot.config import Config
+from intake_bot.json_columns import json_list
 from intake_bot.localtime import local_text, parse_utc
 from intake_bot.recruiters.stats import check_vacancy
-from intake_bot.register import Register, json_list
+from intake_bot.register import Register
 
 BOM = "\ufeff"
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).

@@ -9,7 +9,7 @@ from intake_bot.config import Config
 from intake_bot.recruiters.digest import Digest, send_digest_if_due
 from intake_bot.recruiters.purge import PurgeOutcome, apply_retention
 from intake_bot.register import Register
-from intake_bot.sending import PermanentFailure, TemporaryFailure, open_transport
+from intake_bot.transport import PermanentFailure, TemporaryFailure, open_transport
 
 log = logging.getLogger(__name__)
 

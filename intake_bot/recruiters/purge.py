@@ -23,9 +23,10 @@ from typing import Any
 
 from intake_bot.clock import utc_text
 from intake_bot.config import Config
+from intake_bot.json_columns import json_list
 from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.recruiters.stats import check_vacancy, plural
-from intake_bot.register import Register, json_list
+from intake_bot.register import Register
 
 log = logging.getLogger(__name__)
 

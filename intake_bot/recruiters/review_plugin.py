@@ -18,7 +18,7 @@ from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
-from intake_bot.register import json_list
+from intake_bot.json_columns import json_list
 
 #: The plugin's name, and the key of its settings in the metadata's ``plugins``.
 NAME = "intake-bot"

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from intake_bot.clock import utc_text
 from intake_bot.config import Config, Vacancy
+from intake_bot.json_columns import json_list
 from intake_bot.localtime import format_moment, parse_utc, time_left
 from intake_bot.recruiters.errors import RecruiterError
-from intake_bot.register import Register, json_list
+from intake_bot.register import Register
 
 #: The title of the group of messages that matched no vacancy (unmatched, ignored, quarantined).
 NO_VACANCY = "(no vacancy: unmatched, ignored or quarantined)"

@@ -1,6 +1,6 @@
 """missing-cv: the documents contain a curriculum vitae."""
 
-from intake_bot.content import has_cv
+from intake_bot.documents.content import has_cv
 from intake_bot.rules.base import Application, Rule, check_policy
 
 

@@ -1,6 +1,6 @@
 """not-member-national: one nationality the CV states is eligible for the vacancy."""
 
-from intake_bot.content import is_eligible, stated_nationalities
+from intake_bot.documents.content import is_eligible, stated_nationalities
 from intake_bot.rules.base import Application, Rule, check_policy
 
 

@@ -1,6 +1,6 @@
 """missing-letter: the documents contain a letter of application."""
 
-from intake_bot.content import has_application_letter
+from intake_bot.documents.content import has_application_letter
 from intake_bot.rules.base import Application, Rule, check_policy
 
 

@@ -1,6 +1,6 @@
 """missing-nationality: the CV states the candidate's nationality."""
 
-from intake_bot.content import stated_nationalities
+from intake_bot.documents.content import stated_nationalities
 from intake_bot.rules.base import Application, Rule, check_policy
 
 

@@ -1,6 +1,6 @@
 """too-few-references: enough referees, each with contact details."""
 
-from intake_bot.content import count_references
+from intake_bot.documents.content import count_references
 from intake_bot.rules.base import Application, Rule, check_policy
 
 

@@ -1,6 +1,6 @@
 """The inspection worker process: reads documents for :mod:`intake_bot.documents`, one at a time.
 
-Started by :class:`intake_bot.workers.WorkerProcess` with a socket on which it speaks a
+Started by :class:`intake_bot.documents.supervisor.WorkerProcess` with a socket on which it speaks a
 small framed protocol (no pickle in either direction, so neither side ever unpickles):
 
 - worker -> service, once at start: ``{"ready": true}`` or ``{"ready": false, "error": ...}``;
@@ -27,7 +27,7 @@ from typing import Any
 import pypdf
 from pypdf.errors import DependencyError, EmptyFileError, LimitReachedError, PdfStreamError
 
-from intake_bot.document_formats import (
+from intake_bot.documents.formats import (
     TEXT_LIMIT,
     WORD_READERS,
     EncryptedDocument,
@@ -37,7 +37,7 @@ from intake_bot.document_formats import (
     open_pdf,
     pdf_text,
 )
-from intake_bot.workers import send
+from intake_bot.documents.supervisor import send
 
 MEMORY_LIMIT = 1 << 30
 """Address space of the worker (RLIMIT_AS): a bomb that slips past the parser limits fails

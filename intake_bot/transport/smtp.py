@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from intake_bot import netsec
-from intake_bot.sending import (
+from intake_bot.transport.base import (
     PermanentFailure,
     ServerUnavailable,
     TemporaryFailure,

@@ -1,14 +1,10 @@
-"""The outgoing edge: what the pipeline needs from any way of sending a notice, and the
-factory that picks the one the configuration names."""
+"""What the pipeline needs from any way of sending a notice, and how sending fails."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Protocol
-
-from intake_bot.config import Config
 
 
 class TemporaryFailure(Exception):
@@ -56,15 +52,3 @@ def header_section(message: bytes) -> bytes:
     """A message's header lines, up to the first empty line."""
     end = _END_OF_HEADERS.search(message)
     return message[:end.start()] if end else message
-
-
-def open_transport(config: Config) -> Transport:
-    """The way of sending notices that the configuration names."""
-    url = config.smtp_url
-    if url.startswith("outbox:"):
-        from intake_bot.outbox import OutboxTransport
-
-        return OutboxTransport(Path(url[len("outbox:"):]))
-    from intake_bot.smtp import SmtpTransport
-
-    return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))

@@ -3,7 +3,7 @@
 Every reader here parses hostile bytes. They bound what they can (pypdf limits, zip member
 sizes, XML without DTDs, OLE stream sizes checked against the file size) and raise
 :class:`UnreadableDocument` with a one-line reason; whatever slips through is caught by the
-worker's time and memory limits (see :mod:`intake_bot._document_worker`). The service process
+worker's time and memory limits (see :mod:`intake_bot.documents.worker`). The service process
 never imports this module, so a PDF library bug cannot touch it.
 """
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from intake_bot.archive import FILE_MODE, fsync_dir, make_private_dirs
-from intake_bot.sending import TemporaryFailure, message_id_of
+from intake_bot.transport.base import TemporaryFailure, message_id_of
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
