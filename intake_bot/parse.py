@@ -219,7 +219,7 @@ class _EncodedRuns:
     of base64: most of the parser's time. A line made only of base64 characters can be
     neither a header (no colon) nor a boundary (no hyphen), so the parser treats a
     stand-in line of such characters exactly as it treats the run it replaces, and builds
-    the very same tree, just faster (measured: README, "Performance").
+    the very same tree, just faster (measured: docs/performance.md).
     :meth:`restore` then gives a part back its exact original payload, so decoding sees
     the message's own text, whatever its transfer encoding.
     """

@@ -73,7 +73,7 @@ MAX_BACKOFF = dt.timedelta(hours=6)
 QUARANTINE_REASON = "processing-error"
 
 #: Testing aid: ``INTAKE_BOT_CRASH_AT=<point>`` kills the process with SIGKILL, as a power
-#: cut would, the first time it reaches that point (README, "Crash testing"). In order:
+#: cut would, the first time it reaches that point (docs/development.md, "Crash testing"). In order:
 #: raw message archived; submission and notice committed; notice claimed, before SMTP;
 #: SMTP accepted, before the register knows; notice step done, before the move; folder
 #: noted, before the move; message moved.

@@ -1,8 +1,11 @@
-"""The README documents every command, setting, rule and reason code, and CI runs its test command."""
+"""A short README whose commands work as shown; a reference in docs/ that names every part."""
 
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
+from pathlib import Path
 
 import click
 import pytest
@@ -18,11 +21,24 @@ from intake_bot.config import (
 )
 from intake_bot.match import UNMATCHED_REASONS
 from intake_bot.pipeline import QUARANTINE_REASON
-from intake_bot.register import STATUSES
+from intake_bot.register import STATUSES, Register
 from intake_bot.rules import RULES
-from tests.conftest import REPO
+from tests.conftest import REPO, run_cli
 
+DOCS = REPO / "docs"
+PAGES = [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 README = (REPO / "README.md").read_text(encoding="utf-8")
+FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+
+
+def page(name: str) -> str:
+    """The text of ``docs/<name>``."""
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def fenced_blocks(text: str, *languages: str) -> list[str]:
+    """The fenced code blocks of ``text`` in any of ``languages`` ("" for a bare fence)."""
+    return [body for language, body in FENCED.findall(text) if language in languages]
 
 
 def commands(group: click.Group, prefix: str = "") -> list[str]:
@@ -34,37 +50,52 @@ def commands(group: click.Group, prefix: str = "") -> list[str]:
     return found
 
 
+def test_the_readme_is_a_front_door_not_the_reference():
+    assert len(README.encode("utf-8")) < 10_000
+
+
 @pytest.mark.parametrize("command", commands(cli))
-def test_every_command_is_documented(command):
-    assert f"intake-bot {command}" in README or f"`{command}`" in README
+def test_every_command_is_in_the_readme_and_the_command_line_page(command):
+    assert f"intake-bot {command}" in README
+    assert f"intake-bot {command}" in page("commands.md")
 
 
 @pytest.mark.parametrize("section, key", [(s, k) for s, keys in KNOWN_CONFIG_KEYS.items()
                                           for k in sorted(keys)])
 def test_every_setting_is_documented(section, key):
-    assert f"[{section}]" in README and f"`{key}`" in README
+    assert any(f"`[{section}]`" in line and f"`{key}`" in line
+               for line in page("configuration.md").splitlines())
 
 
 @pytest.mark.parametrize("key", sorted(KNOWN_VACANCY_KEYS | KNOWN_ATTACHMENT_KEYS
                                        | KNOWN_CHECK_KEYS | set(CHECK_NAMES)))
 def test_every_vacancy_key_is_documented(key):
-    assert f"`{key}`" in README
+    assert f"| `{key}` |" in page("vacancies.md")
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
 def test_every_rule_is_documented(rule):
-    assert f"`{rule.name}`" in README
+    assert f"| `{rule.name}` |" in page("vacancies.md")
 
 
 @pytest.mark.parametrize("code", sorted({c for r in RULES for c in r.codes} | set(IGNORED_REASONS)
                                         | set(UNMATCHED_REASONS) | {QUARANTINE_REASON}))
 def test_every_reason_code_is_documented(code):
-    assert f"`{code}`" in README
+    assert f"| `{code}` |" in page("vacancies.md")
 
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_every_status_is_documented(status):
-    assert f"`{status}`" in README
+    assert f"`{status}`" in page("register.md")
+
+
+def test_every_column_of_the_register_is_documented(tmp_path):
+    register = Register(tmp_path / "register.db")
+    described = page("register.md")
+    missing = [f"{table.name}.{column.name}" for table in register.db.tables
+               if not table.name.startswith("_") for column in table.columns
+               if f"`{column.name}`" not in described]
+    assert not missing
 
 
 def test_ci_runs_exactly_the_readme_test_command():
@@ -78,5 +109,118 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 
 @pytest.mark.parametrize("shown", ["config/intake.example.toml", "deploy/intake-bot.service"])
-def test_the_production_section_shows_the_shipped_files_as_they_are(shown):
-    assert (REPO / shown).read_text(encoding="utf-8").rstrip() in README
+def test_the_production_page_shows_the_shipped_files_as_they_are(shown):
+    assert (REPO / shown).read_text(encoding="utf-8").rstrip() in page("production.md")
+
+
+def test_the_index_lists_every_page():
+    index = page("README.md")
+    unlisted = [path.name for path in DOCS.glob("*.md")
+                if path.name != "README.md" and f"]({path.name})" not in index]
+    assert not unlisted
+
+
+def anchors(text: str) -> set[str]:
+    """The anchors GitHub makes for the headings of a Markdown text."""
+    found: set[str] = set()
+    for heading in re.findall(r"^#+ (.+)$", FENCED.sub("", text), re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+        suffix, number = slug, 0
+        while suffix in found:
+            number += 1
+            suffix = f"{slug}-{number}"
+        found.add(suffix)
+    return found
+
+
+@pytest.mark.parametrize("source", PAGES, ids=lambda path: str(path.relative_to(REPO)))
+def test_every_relative_link_resolves(source):
+    text = FENCED.sub("", source.read_text(encoding="utf-8"))
+    broken = []
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target):
+            continue
+        path, _, anchor = target.partition("#")
+        linked = (source.parent / path).resolve() if path else source
+        if not linked.exists() or (anchor and anchor not in anchors(linked.read_text("utf-8"))):
+            broken.append(target)
+    assert not broken
+
+
+def test_the_modules_table_names_every_module():
+    """docs/development.md's table follows the package: every module, in its package's row."""
+    text = page("development.md")
+    table = text[text.index("## The modules"):].split("\n## ", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| ")]
+    package = REPO / "intake_bot"
+    missing = []
+    for module in sorted(package.rglob("*.py")):
+        relative = module.relative_to(package)
+        if module.name in ("__init__.py", "__main__.py") or relative.parts[0] == "rules":
+            continue
+        folder = f"`{relative.parent}/`" if len(relative.parts) > 1 else None
+        if not any(f"`{module.name}`" in row and (folder is None or folder in row)
+                   for row in rows):
+            missing.append(str(relative))
+    assert not missing
+
+
+def test_every_intake_bot_command_in_the_readme_parses():
+    """Each ``intake-bot …`` the README shows names a real command with real options."""
+    shown = re.findall(r"`(intake-bot [^`]*)`", README)
+    shown += [line for block in fenced_blocks(README, "sh") for line in block.splitlines()
+              if line.startswith("intake-bot ")]
+    assert len(shown) > 16
+    for line in shown:
+        words = [("1" if word == "ID" else word) for word in shlex.split(line)[1:]
+                 if word != "[ID]"]
+        result = run_cli(*words, "--help")
+        assert result.exit_code == 0, (line, result.output)
+
+
+@pytest.fixture
+def readme_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repository's configuration, as the working folder of the README's commands."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INTAKE_BOT_CONFIG", raising=False)
+    return tmp_path
+
+
+def console_steps(text: str) -> list[tuple[str, str]]:
+    """Each ``$ command`` of the console blocks, with the output shown under it."""
+    steps: list[tuple[str, list[str]]] = []
+    for block in fenced_blocks(text, "console"):
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                steps.append((line[2:], []))
+            else:
+                steps[-1][1].append(line)
+    return [(command, "\n".join(output)) for command, output in steps]
+
+
+def test_the_readme_session_runs_as_shown(readme_folder):
+    """The demo prints the README's block; then each console command gives what is shown.
+
+    Commands run in-process at the suite's fixed time; paths print relative to the folder,
+    as they do when the commands run from the repository's folder.
+    """
+    def shown(output: str) -> str:
+        return output.replace(f"{readme_folder}/", "").rstrip("\n")
+
+    first = fenced_blocks(README, "sh")[0].strip().split(" && ")[-1]
+    assert first == ".venv/bin/intake-bot --config config/intake.toml demo"
+    demo = run_cli(*shlex.split(first)[1:])
+    assert demo.exit_code == 0, demo.output
+    assert shown(demo.stdout) == fenced_blocks(README, "")[0].rstrip("\n")
+
+    steps = console_steps(README)
+    assert [command for command, _ in steps][:2] == [". .venv/bin/activate",
+                                                     "intake-bot run --once"]
+    for command, expected in steps[1:]:
+        program, *args = shlex.split(command)
+        assert program == "intake-bot", f"the README shows {command!r}, which this test cannot run"
+        result = run_cli(*args)
+        assert result.exit_code == 0, (command, result.output)
+        if expected:
+            assert shown(result.stdout) == expected, command
