@@ -37,7 +37,7 @@ def worker_pids() -> set[int]:
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(fields[1]) == os.getpid() and b"_document_worker" in command:
+        if int(fields[1]) == os.getpid() and b"intake_bot.documents.worker" in command:
             pids.add(int(stat.parent.name))
     return pids
 
