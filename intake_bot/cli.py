@@ -75,8 +75,6 @@ class Context:
     def config(self) -> Config:
         if self._config is None:
             self._config = load_config(self.config_path)
-            for warning in self._config.warnings:
-                logging.getLogger("intake_bot.config").warning(warning)
         return self._config
 
     @contextmanager
@@ -157,8 +155,6 @@ def check_config(context: Context, connect: bool) -> None:
     config = context.config
     for line in describe_config(config, context.clock()):
         click.echo(line)
-    for warning in config.warnings:
-        click.echo(f"warning: {warning}")
     rendered = check_templates(config, context.clock())
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
     if connect:

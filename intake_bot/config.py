@@ -1,28 +1,49 @@
 """Load and validate the service configuration and the vacancies it serves.
 
-Every mistake becomes one :class:`ConfigError` naming the file and the key, so that the
-command line can print a single line instead of a traceback.
+Each table of both files is declared once below, as a :class:`~intake_bot.settings.Section`
+of settings (name, kind, default, help): parsing, the errors for unknown keys and the rows
+of the reference docs all come from it. Every mistake becomes one :class:`ConfigError`
+naming the file, the key and its line, so that the command line prints a single line
+instead of a traceback.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from intake_bot.settings import (
+    REQUIRED,
+    Choice,
+    ConfigError,
+    Integer,
+    Invalid,
+    Kind,
+    Location,
+    Section,
+    Setting,
+    Table,
+    Tables,
+    Text,
+    Texts,
+    TomlFile,
+    Variable,
+    Zone,
+    did_you_mean,
+    read_table,
+)
 
 DEFAULT_CONFIG = Path("config/intake.toml")
 CONFIG_ENV = "INTAKE_BOT_CONFIG"
 
 DOCUMENT_TYPES = ("pdf", "docx", "doc", "odt")
 CHECK_POLICIES = ("reject", "flag", "off")
-#: The content checks a vacancy may switch on, each named after what it looks for.
-CHECK_NAMES = ("letter", "cv", "nationality", "references", "eligibility")
 LANGUAGES = ("en", "fr")
 
 Policy = Literal["reject", "flag", "off"]
@@ -32,16 +53,283 @@ DEFAULT_NEXT_STEPS = {
     "fr": "Seuls les candidats présélectionnés seront contactés.",
 }
 
+SERVER_PORTS = {"imaps": 993, "imap": 143, "smtps": 465, "smtp": 587}
 
-class ConfigError(Exception):
-    """A configuration mistake, rendered as one line: ``file: key: problem``."""
+__all__ = ["ConfigError", "Config", "Vacancy", "AttachmentPolicy", "load_config", "load_vacancies"]
 
-    def __init__(self, file: Path | str, key: str, problem: str) -> None:
-        self.file = str(file)
-        self.key = key
-        self.problem = problem
-        where = f"{self.file}: {key}" if key else self.file
-        super().__init__(f"{where}: {problem}")
+
+# -- kinds of value particular to intake-bot -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Url(Kind):
+    """A server URL of one of ``schemes``; ``maildir:``/``outbox:`` paths made absolute."""
+
+    schemes: tuple[str, ...]
+
+    def read(self, value: Any, base: Path) -> str:
+        url = Text().read(value, base)
+        if not url.startswith(self.schemes):
+            raise Invalid(f"must start with one of {', '.join(self.schemes)}: {url!r}")
+        for local in ("maildir:", "outbox:"):
+            if url.startswith(local):
+                folder = url[len(local):]
+                if not folder:
+                    raise Invalid(f"{local} needs a folder path")
+                return local + str((base / folder).resolve())
+        from intake_bot.netsec import parse_server_url
+
+        try:
+            parsed = parse_server_url(url, SERVER_PORTS)
+        except ValueError as error:
+            raise Invalid(str(error)) from None
+        if url.startswith("imap") and parsed.user is None:
+            raise Invalid("names no user: expected imaps://USER@HOST:PORT/FOLDER")
+        return url
+
+
+@dataclass(frozen=True)
+class Address(Kind):
+    """An e-mail address, with or without a display name: ``Name <user@example.org>``."""
+
+    def read(self, value: Any, base: Path) -> str:
+        text = Text().read(value, base)
+        if "@" not in parseaddr(text)[1]:
+            raise Invalid(f"not an e-mail address: {text!r}")
+        return text
+
+
+@dataclass(frozen=True)
+class Addresses(Kind):
+    """A list of e-mail addresses; the bare addresses are kept."""
+
+    def read(self, value: Any, base: Path) -> tuple[str, ...]:
+        return tuple(parseaddr(Address().read(entry, base))[1] for entry in Texts().read(value, base))
+
+
+@dataclass(frozen=True)
+class VacancyId(Kind):
+    """A short id for references: letters, digits, ``-`` and ``_``."""
+
+    def read(self, value: Any, base: Path) -> str:
+        text = Text().read(value, base)
+        if not text.replace("-", "").replace("_", "").isalnum():
+            raise Invalid("use letters, digits, '-' and '_' only")
+        return text
+
+
+@dataclass(frozen=True)
+class Deadline(Kind):
+    """A local date and time, and the span it covers: a minute covers the whole minute.
+
+    Read as ``(naive datetime, span)``: ``"2026-06-12T23:59"`` covers a minute,
+    ``"…T23:59:30"`` a second, ``"2026-06-12"`` the whole day.
+    """
+
+    def read(self, value: Any, base: Path) -> tuple[dt.datetime, dt.timedelta]:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is not None:
+                raise Invalid("give local time without offset; the zone is `timezone`")
+            return value, dt.timedelta(seconds=1) if value.second else dt.timedelta(minutes=1)
+        if isinstance(value, dt.date):
+            return dt.datetime.combine(value, dt.time()), dt.timedelta(days=1)
+        if not isinstance(value, str):
+            raise Invalid("must be a date and time such as \"2026-06-12T23:59\"")
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                return dt.datetime.combine(dt.date.fromisoformat(text), dt.time()), dt.timedelta(days=1)
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise Invalid(f"not a date and time: {value!r} (expected e.g. \"2026-06-12T23:59\")") from None
+        if parsed.tzinfo is not None:
+            raise Invalid("give local time without offset; the zone is `timezone`")
+        has_seconds = text.count(":") >= 2
+        return parsed, dt.timedelta(seconds=1) if has_seconds else dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Countries(Kind):
+    """``"nato"`` (the 32 member states) or a list of country names."""
+
+    def read(self, value: Any, base: Path) -> str | tuple[str, ...]:
+        if isinstance(value, str):
+            if value != "nato":
+                raise Invalid("must be \"nato\" or a list of country names")
+            return "nato"
+        return Texts().read(value, base)
+
+
+@dataclass(frozen=True)
+class PerLanguage(Kind):
+    """One text for every language, or a table of texts by language (``next_steps.fr``)."""
+
+    def read(self, value: Any, base: Path) -> str | dict[str, str]:
+        if not isinstance(value, dict):
+            return Text().read(value, base)
+        texts = {}
+        for language, text in value.items():
+            if language not in LANGUAGES:
+                raise Invalid(f"unknown language{did_you_mean(language, LANGUAGES)}", (language,))
+            try:
+                texts[language] = Text().read(text, base)
+            except Invalid as invalid:
+                raise Invalid(invalid.problem, (language,)) from None
+        if not texts:
+            raise Invalid("give a text, or one per language")
+        return texts
+
+
+# -- intake.toml -----------------------------------------------------------------------
+
+MAILBOX = Section((
+    Setting("url", Url(("imaps://", "imap://", "maildir:")), REQUIRED,
+            "`imaps://user@host:port/FOLDER` (TLS), `imap://…` (STARTTLS when offered), or "
+            "`maildir:PATH`, a local Maildir whose delivery time (file modification time) is "
+            "the receipt time"),
+    Setting("password_env", Variable(), None,
+            "name of the environment variable that holds the mailbox password; the password "
+            "itself is never in a file or a log"),
+    Setting("processed_folder", Text(), "Processed",
+            "where handled messages go (default `Processed`; in a Maildir, the Maildir++ "
+            "folder `.Processed`)"),
+    Setting("quarantine_folder", Text(), "Quarantine",
+            "where messages that broke a step go (default `Quarantine`)"),
+))
+
+SMTP = Section((
+    Setting("url", Url(("smtps://", "smtp://", "outbox:")), REQUIRED,
+            "`smtps://user@host:port` (TLS), `smtp://…` (STARTTLS when offered), or "
+            "`outbox:PATH`, a folder where each notice is written as an `.eml` file"),
+    Setting("password_env", Variable(), None,
+            "environment variable holding the SMTP password; no login when absent"),
+    Setting("from", Address(), REQUIRED,
+            "the notices' `From:`; also the bot's own address, never answered"),
+))
+
+REGISTER = Section((
+    Setting("path", Location(), REQUIRED, "the SQLite register"),
+    Setting("documents", Location(), REQUIRED,
+            "archived raw messages (`raw/`) and documents (`files/`), named by SHA-256"),
+))
+
+SCHEDULE = Section((
+    Setting("poll_seconds", Integer(1), 60, "seconds between cycles of `run` (default 60)"),
+))
+
+VACANCIES = Section((
+    Setting("path", Location(), REQUIRED, "the vacancies file"),
+))
+
+NOTICES = Section((
+    Setting("templates", Location(), None,
+            "optional folder of template overrides (see [notices and templates](notices.md))"),
+    Setting("max_per_address_per_day", Integer(0), 5,
+            "at most this many notices to one address in 24 hours (default 5); past it the "
+            "submission is registered with `notice_skipped` set"),
+))
+
+LIMITS = Section((
+    Setting("max_message_bytes", Integer(1), 25_000_000,
+            "messages larger than this are `rejected` as `too-large` from their headers alone "
+            "(default 25 MB)"),
+))
+
+DIGEST = Section((
+    Setting("recruiters", Addresses(), (),
+            "addresses that get the daily digest; none (the default): no digest"),
+    Setting("hour", Integer(0, 23), 8,
+            "local hour (0–23) from which the day's digest goes, at the first cycle after it "
+            "(default 8)"),
+    Setting("timezone", Zone(), None,
+            "the zone of `hour` and of the digest's dates (default: the first vacancy's "
+            "`timezone`)"),
+))
+
+#: Every section of ``intake.toml``, in the order the docs list them.
+INTAKE_FILE = Section(tuple(Setting(name, Table(section)) for name, section in (
+    ("mailbox", MAILBOX), ("smtp", SMTP), ("register", REGISTER), ("schedule", SCHEDULE),
+    ("vacancies", VACANCIES), ("notices", NOTICES), ("limits", LIMITS), ("digest", DIGEST),
+)))
+
+
+# -- vacancies.toml --------------------------------------------------------------------
+
+ATTACHMENTS = Section((
+    Setting("count", Integer(0), None, "exactly this many documents (default 1)"),
+    Setting("min_count", Integer(0), None,
+            "at least this many (with `max_count`, instead of `count`)"),
+    Setting("max_count", Integer(0), None, "at most this many"),
+    Setting("types", Texts(DOCUMENT_TYPES, "type"), ("pdf",),
+            "accepted types among `pdf`, `docx`, `doc`, `odt`, recognised by content "
+            "(default `[\"pdf\"]`)"),
+    Setting("max_bytes", Integer(1), 10_000_000, "largest document (default 10,000,000 bytes)"),
+    Setting("max_pages", Integer(1), None, "most pages in a PDF"),
+    Setting("max_words", Integer(1), None, "most words in a Word or ODF document's body"),
+    Setting("filename_must_contain", Texts(), (),
+            "words every document's file name must contain (case-insensitive)"),
+))
+
+CHECKS = Section((
+    Setting("letter", Choice(CHECK_POLICIES), "off", "a letter of application must be found"),
+    Setting("cv", Choice(CHECK_POLICIES), "off", "a CV must be found"),
+    Setting("nationality", Choice(CHECK_POLICIES), "off", "the CV must state a nationality"),
+    Setting("references", Choice(CHECK_POLICIES), "off",
+            "at least `min_references` referees with contact details"),
+    Setting("min_references", Integer(0), 3, "default 3"),
+    Setting("eligibility", Choice(CHECK_POLICIES), "off",
+            "one stated nationality must be eligible"),
+    Setting("eligible", Countries(), "nato",
+            "`\"nato\"` (the 32 member states) or a list of country names"),
+))
+
+#: The content checks a vacancy may switch on, each named after what it looks for.
+CHECK_NAMES = tuple(s.name for s in CHECKS.settings if s.kind == Choice(CHECK_POLICIES))
+
+VACANCY = Section((
+    Setting("id", VacancyId(), REQUIRED,
+            "short stable id; references are `<id>-0001`, `<id>-0002`, … per vacancy"),
+    Setting("title", Text(), REQUIRED, "the title candidates put in the subject"),
+    Setting("aliases", Texts(), (),
+            "other names that match (e.g. the French title); a French alias makes French the "
+            "notice's first language"),
+    Setting("reference", Text(), None,
+            "an optional code that may stand in the subject instead of the title"),
+    Setting("deadline", Deadline(), None,
+            "local time of `timezone`: `\"2026-06-12T23:59\"` covers the whole minute "
+            "(`23:59:59` is on time), `\"…T23:59:30\"` the whole second, `\"2026-06-12\"` the "
+            "whole day. Required for `email` vacancies; an `e-recruitment` vacancy may have none"),
+    Setting("timezone", Zone(), REQUIRED,
+            "an IANA zone such as `Europe/Brussels`; daylight-saving changes are handled"),
+    Setting("languages", Texts(LANGUAGES, "language"), ("en",),
+            "`en` and/or `fr`: every notice carries each, the candidate's language first"),
+    Setting("channel", Choice(("email", "e-recruitment")), "email",
+            "`email` (default) or `e-recruitment`"),
+    Setting("apply_url", Text(), None,
+            "required with `e-recruitment`: quoted in the `wrong-channel` notice"),
+    Setting("next_steps", PerLanguage(), None,
+            "what the acknowledgement says happens next; one text, or `next_steps.en` / "
+            "`next_steps.fr`"),
+    Setting("resubmission", Choice(("latest", "first")), "latest",
+            "`latest` (default): a later accepted submission from the same address supersedes "
+            "the earlier one; `first`: the first accepted one is kept and later ones are "
+            "recorded as `superseded`"),
+    Setting("retention_days", Integer(0), None,
+            "optional: this many days after the deadline, the service purges the vacancy's "
+            "submissions (see [retention](recruiters.md#retention)); absent: kept until someone "
+            "runs `intake-bot register purge`"),
+    Setting("attachments", Table(ATTACHMENTS), help=(
+        "the attachment policy below; a vacancy without it takes one single PDF of at most "
+        "10 MB")),
+    Setting("checks", Table(CHECKS), help=(
+        "the content checks below, each `reject`, `flag` or `off` (default `off`)")),
+))
+
+#: The one table of ``vacancies.toml``: ``[[vacancy]]``, as many as there are vacancies.
+VACANCIES_FILE = Section((Setting("vacancy", Tables(VACANCY)),))
+
+
+# -- what the rest of the code reads ---------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -107,7 +395,12 @@ class Vacancy:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration, with paths made absolute."""
+    """The whole configuration, with paths made absolute.
+
+    ``settings`` holds every key of ``intake.toml`` as read, by section and name, defaults
+    filled in (``config.settings["schedule"]["poll_seconds"]``): a key added to a section
+    above is read from there, with no other change.
+    """
 
     path: Path
     mailbox_url: str
@@ -128,7 +421,7 @@ class Config:
     digest_recruiters: tuple[str, ...] = ()
     digest_hour: int = 8
     digest_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    warnings: tuple[str, ...] = ()
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def from_addr_spec(self) -> str:
@@ -148,9 +441,14 @@ class Config:
             return None
         value = os.environ.get(env_name)
         if value is None:
-            raise ConfigError(self.path, f"[{section}] password_env",
-                              f"the environment variable {env_name} is not set")
+            raise self.error((section, "password_env"),
+                             f"the environment variable {env_name} is not set")
         return value
+
+    def error(self, key: tuple[str | int, ...], problem: str) -> ConfigError:
+        """A :class:`ConfigError` about a key of this file, e.g. ``("notices", "templates")``,
+        naming the line it stands on."""
+        return _error_in(self.path, key, problem)
 
 
 def default_config_path() -> Path:
@@ -161,356 +459,113 @@ def default_config_path() -> Path:
 def load_config(path: Path | str) -> Config:
     """Read and validate the service configuration and its vacancies file."""
     path = Path(path)
-    data = _read_toml(path)
-    reader = _Reader(path, data)
-    base = path.resolve().parent
-
-    mailbox = reader.table("mailbox")
-    mailbox_url = _resolve_url(path, "[mailbox] url", mailbox.text("url"), base,
-                               ("imaps://", "imap://", "maildir:"))
-    smtp = reader.table("smtp")
-    smtp_url = _resolve_url(path, "[smtp] url", smtp.text("url"), base,
-                            ("smtps://", "smtp://", "outbox:"))
-    from_address = smtp.text("from")
-    if "@" not in parseaddr(from_address)[1]:
-        raise ConfigError(path, "[smtp] from", f"not an e-mail address: {from_address!r}")
-    register = reader.table("register")
-    schedule = reader.table("schedule", required=False)
-    vacancies_table = reader.table("vacancies")
-    notices = reader.table("notices", required=False)
-    limits = reader.table("limits", required=False)
-    digest = reader.table("digest", required=False)
-
-    vacancies_path = (base / vacancies_table.text("path")).resolve()
-    templates = notices.optional_text("templates")
-    vacancies = load_vacancies(vacancies_path)
-    config = Config(
+    settings = read_table(TomlFile.read(path), INTAKE_FILE)
+    mailbox, smtp, register = settings["mailbox"], settings["smtp"], settings["register"]
+    notices, digest = settings["notices"], settings["digest"]
+    vacancies = load_vacancies(settings["vacancies"]["path"])
+    return Config(
         path=path,
-        mailbox_url=mailbox_url,
-        mailbox_password_env=mailbox.optional_text("password_env"),
-        processed_folder=mailbox.optional_text("processed_folder") or "Processed",
-        quarantine_folder=mailbox.optional_text("quarantine_folder") or "Quarantine",
-        smtp_url=smtp_url,
-        smtp_password_env=smtp.optional_text("password_env"),
-        from_address=from_address,
-        register_path=(base / register.text("path")).resolve(),
-        documents_path=(base / register.text("documents")).resolve(),
-        poll_seconds=schedule.integer("poll_seconds", default=60, minimum=1),
-        vacancies_path=vacancies_path,
+        mailbox_url=mailbox["url"],
+        mailbox_password_env=mailbox["password_env"],
+        processed_folder=mailbox["processed_folder"],
+        quarantine_folder=mailbox["quarantine_folder"],
+        smtp_url=smtp["url"],
+        smtp_password_env=smtp["password_env"],
+        from_address=smtp["from"],
+        register_path=register["path"],
+        documents_path=register["documents"],
+        poll_seconds=settings["schedule"]["poll_seconds"],
+        vacancies_path=settings["vacancies"]["path"],
         vacancies=vacancies,
-        templates_path=base / templates if templates else None,
-        max_notices_per_address_per_day=notices.integer(
-            "max_per_address_per_day", default=5, minimum=0),
-        max_message_bytes=limits.integer("max_message_bytes", default=25_000_000, minimum=1),
-        digest_recruiters=_parse_recruiters(digest),
-        digest_hour=_parse_hour(digest),
+        templates_path=notices["templates"],
+        max_notices_per_address_per_day=notices["max_per_address_per_day"],
+        max_message_bytes=settings["limits"]["max_message_bytes"],
+        digest_recruiters=digest["recruiters"],
+        digest_hour=digest["hour"],
         # Recruiters read the digest in their vacancies' zone unless told otherwise.
-        digest_timezone=_zone(digest, "timezone", vacancies[0].timezone.key),
-        warnings=tuple(reader.unknown_keys(KNOWN_CONFIG_KEYS)),
+        digest_timezone=digest["timezone"] or vacancies[0].timezone,
+        settings=settings,
     )
-    return config
-
-
-SERVER_PORTS = {"imaps": 993, "imap": 143, "smtps": 465, "smtp": 587}
-
-KNOWN_CONFIG_KEYS = {
-    "mailbox": {"url", "password_env", "processed_folder", "quarantine_folder"},
-    "smtp": {"url", "password_env", "from"},
-    "register": {"path", "documents"},
-    "schedule": {"poll_seconds"},
-    "vacancies": {"path"},
-    "notices": {"templates", "max_per_address_per_day"},
-    "limits": {"max_message_bytes"},
-    "digest": {"recruiters", "hour", "timezone"},
-}
-
-KNOWN_VACANCY_KEYS = {
-    "id", "title", "aliases", "reference", "deadline", "timezone", "languages", "channel",
-    "apply_url", "next_steps", "resubmission", "attachments", "checks", "retention_days",
-}
-KNOWN_ATTACHMENT_KEYS = {
-    "count", "min_count", "max_count", "types", "max_bytes", "max_pages", "max_words",
-    "filename_must_contain",
-}
-KNOWN_CHECK_KEYS = {*CHECK_NAMES, "min_references", "eligible"}
 
 
 def load_vacancies(path: Path) -> tuple[Vacancy, ...]:
     """Read and validate a vacancies file (``[[vacancy]]`` tables)."""
-    data = _read_toml(path)
-    entries = data.get("vacancy")
-    if not isinstance(entries, list) or not entries:
-        raise ConfigError(path, "[[vacancy]]", "no vacancy defined")
+    file = TomlFile.read(path)
+    entries = read_table(file, VACANCIES_FILE)["vacancy"]
     vacancies: list[Vacancy] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(entries, start=1):
-        if not isinstance(entry, dict):
-            raise ConfigError(path, f"[[vacancy]] #{index}", "must be a table")
-        vacancy = _parse_vacancy(path, index, entry)
-        if vacancy.id in seen:
-            raise ConfigError(path, f"[[vacancy]] #{index} id", f"duplicate id {vacancy.id!r}")
-        seen.add(vacancy.id)
+    for index, entry in enumerate(entries):
+        vacancy = _vacancy(file, ("vacancy", index), entry)
+        if any(v.id == vacancy.id for v in vacancies):
+            raise file.error(("vacancy", index, "id"), f"duplicate id {vacancy.id!r}")
         vacancies.append(vacancy)
     return tuple(vacancies)
 
 
-def _parse_vacancy(path: Path, index: int, entry: dict[str, Any]) -> Vacancy:
-    where = f"[[vacancy]] #{index}"
-    if isinstance(entry.get("id"), str):
-        where = f"[[vacancy]] {entry['id']}"
-    reader = _Reader(path, entry, prefix=where)
-    vacancy_id = reader.text("id")
-    if not vacancy_id.replace("-", "").replace("_", "").isalnum():
-        raise ConfigError(path, f"{where} id", "use letters, digits, '-' and '_' only")
-    zone = _zone(reader, "timezone")
+def _vacancy(file: TomlFile, where: tuple[str | int, ...], values: dict[str, Any]) -> Vacancy:
+    """A vacancy from its table's values, checking the keys that depend on each other."""
+    zone = values["timezone"]
     deadline: dt.datetime | None = None
     closes_at: dt.datetime | None = None
-    if entry.get("deadline") is not None or reader.raw("channel", "email") == "email":
-        deadline, resolution = _parse_deadline(path, f"{where} deadline", entry.get("deadline"))
-        closes_at = (deadline.replace(tzinfo=zone) + resolution).astimezone(dt.UTC)
-
-    languages = reader.text_list("languages", default=["en"])
-    for language in languages:
-        if language not in LANGUAGES:
-            raise ConfigError(path, f"{where} languages",
-                              f"unsupported language {language!r} (supported: {', '.join(LANGUAGES)})")
-    channel = reader.choice("channel", ("email", "e-recruitment"), default="email")
-    apply_url = reader.optional_text("apply_url")
-    if channel == "e-recruitment" and not apply_url:
-        raise ConfigError(path, f"{where} apply_url", "required when channel is 'e-recruitment'")
-
-    checks_reader = reader.table("checks", required=False)
-    checks: dict[str, Policy] = {}
-    for name in CHECK_NAMES:
-        checks[name] = checks_reader.choice(name, CHECK_POLICIES, default="off")  # type: ignore[assignment]
-    eligible_raw = checks_reader.raw("eligible", default="nato")
-    if isinstance(eligible_raw, str):
-        if eligible_raw != "nato":
-            raise ConfigError(path, f"{where}.checks eligible",
-                              "must be \"nato\" or a list of country names")
-        eligible: str | tuple[str, ...] = "nato"
-    else:
-        eligible = tuple(checks_reader.text_list("eligible"))
-
+    if values["deadline"] is not None:
+        deadline, span = values["deadline"]
+        closes_at = (deadline.replace(tzinfo=zone) + span).astimezone(dt.UTC)
+    elif values["channel"] == "email":
+        raise file.error((*where, "deadline"), "missing (required for vacancies that take e-mail)")
+    if values["channel"] == "e-recruitment" and not values["apply_url"]:
+        raise file.error((*where, "apply_url"), "required when channel is 'e-recruitment'")
+    checks = values["checks"]
     return Vacancy(
-        id=vacancy_id,
-        title=reader.text("title"),
-        aliases=tuple(reader.text_list("aliases", default=[])),
-        reference=reader.optional_text("reference"),
+        id=values["id"],
+        title=values["title"],
+        aliases=values["aliases"],
+        reference=values["reference"],
         deadline=deadline,
         timezone=zone,
         closes_at=closes_at,
-        languages=tuple(languages),
-        channel=channel,  # type: ignore[arg-type]
-        apply_url=apply_url,
-        next_steps=_parse_next_steps(reader, languages),
-        resubmission=reader.choice("resubmission", ("latest", "first"),  # type: ignore[arg-type]
-                                   default="latest"),
-        attachments=_parse_attachments(reader.table("attachments", required=False)),
-        checks=checks,
-        min_references=checks_reader.integer("min_references", default=3, minimum=0),
-        eligible=eligible,
-        retention_days=reader.integer("retention_days", default=None, minimum=0),
+        languages=values["languages"],
+        channel=values["channel"],
+        apply_url=values["apply_url"],
+        next_steps=_next_steps(values["next_steps"], values["languages"]),
+        resubmission=values["resubmission"],
+        attachments=_attachments(file, (*where, "attachments"), values["attachments"]),
+        checks={name: checks[name] for name in CHECK_NAMES},
+        min_references=checks["min_references"],
+        eligible=checks["eligible"],
+        retention_days=values["retention_days"],
     )
 
 
-def _zone(reader: _Reader, key: str, default: str | None = None) -> ZoneInfo:
-    """An IANA time zone named by ``key`` (required unless there is a default)."""
-    name = reader.text(key) if default is None else reader.optional_text(key) or default
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(reader.file, reader.key(key), f"unknown time zone {name!r}") from None
-
-
-def _parse_recruiters(reader: _Reader) -> tuple[str, ...]:
-    """``[digest] recruiters``: the bare addresses the daily digest goes to."""
-    addresses = []
-    for entry in reader.text_list("recruiters", default=[]):
-        address = parseaddr(entry)[1]
-        if "@" not in address:
-            raise ConfigError(reader.file, reader.key("recruiters"),
-                              f"not an e-mail address: {entry!r}")
-        addresses.append(address)
-    return tuple(addresses)
-
-
-def _parse_hour(reader: _Reader) -> int:
-    hour = reader.integer("hour", default=8, minimum=0)
-    if hour > 23:
-        raise ConfigError(reader.file, reader.key("hour"), "must be an hour from 0 to 23")
-    return int(hour)
-
-
-def _parse_next_steps(reader: _Reader, languages: list[str]) -> dict[str, str]:
-    """``next_steps`` is one text for every language, or a table of texts per language."""
-    value = reader.raw("next_steps")
+def _next_steps(value: str | dict[str, str] | None, languages: tuple[str, ...]) -> dict[str, str]:
+    """``next_steps`` in every language: one text for all, or the first text given."""
     if value is None:
         return dict(DEFAULT_NEXT_STEPS)
     if isinstance(value, dict):
-        table = reader.table("next_steps")
-        texts = {language: table.text(language) for language in value}
-        return {language: texts.get(language) or next(iter(texts.values()))
-                for language in {*languages, *texts}}
-    text = reader.text("next_steps")
-    return {language: text for language in {*languages, *DEFAULT_NEXT_STEPS}}
+        return {language: value.get(language) or next(iter(value.values()))
+                for language in {*languages, *value}}
+    return {language: value for language in {*languages, *DEFAULT_NEXT_STEPS}}
 
 
-def _parse_attachments(reader: _Reader) -> AttachmentPolicy:
-    types = tuple(reader.text_list("types", default=["pdf"]))
-    for kind in types:
-        if kind not in DOCUMENT_TYPES:
-            raise ConfigError(reader.file, reader.key("types"),
-                              f"unknown type {kind!r} (known: {', '.join(DOCUMENT_TYPES)})")
-    count = reader.integer("count", default=None, minimum=0)
-    min_count = reader.integer("min_count", default=count if count is not None else 1, minimum=0)
-    max_count = reader.integer("max_count", default=count if count is not None else 1, minimum=0)
+def _attachments(file: TomlFile, where: tuple[str | int, ...],
+                 values: dict[str, Any]) -> AttachmentPolicy:
+    count = values["count"]
+    min_count = values["min_count"] if values["min_count"] is not None else count if count is not None else 1
+    max_count = values["max_count"] if values["max_count"] is not None else count if count is not None else 1
     if min_count > max_count:
-        raise ConfigError(reader.file, reader.key("min_count"), "is larger than max_count")
+        raise file.error((*where, "min_count"), "is larger than max_count")
     return AttachmentPolicy(
-        types=types,
+        types=values["types"],
         min_count=min_count,
         max_count=max_count,
-        max_bytes=reader.integer("max_bytes", default=10_000_000, minimum=1),
-        max_pages=reader.integer("max_pages", default=None, minimum=1),
-        max_words=reader.integer("max_words", default=None, minimum=1),
-        filename_must_contain=tuple(reader.text_list("filename_must_contain", default=[])),
+        max_bytes=values["max_bytes"],
+        max_pages=values["max_pages"],
+        max_words=values["max_words"],
+        filename_must_contain=values["filename_must_contain"],
     )
 
 
-def _parse_deadline(path: Path, key: str, value: Any) -> tuple[dt.datetime, dt.timedelta]:
-    """A local deadline and the span it covers: a minute covers the whole minute."""
-    if value is None:
-        raise ConfigError(path, key, "missing (required for vacancies that take e-mail)")
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            raise ConfigError(path, key, "give local time without offset; the zone is `timezone`")
-        return value, dt.timedelta(seconds=1) if value.second else dt.timedelta(minutes=1)
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value, dt.time()), dt.timedelta(days=1)
-    if not isinstance(value, str):
-        raise ConfigError(path, key, "must be a date and time such as \"2026-06-12T23:59\"")
-    text = value.strip()
+def _error_in(path: Path, key: tuple[str | int, ...], problem: str) -> ConfigError:
+    """A :class:`ConfigError` about a key of a file read before, with its line if it still reads."""
     try:
-        if len(text) == 10:
-            return dt.datetime.combine(dt.date.fromisoformat(text), dt.time()), dt.timedelta(days=1)
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(path, key, f"not a date and time: {value!r} "
-                          "(expected e.g. \"2026-06-12T23:59\")") from None
-    if parsed.tzinfo is not None:
-        raise ConfigError(path, key, "give local time without offset; the zone is `timezone`")
-    has_seconds = text.count(":") >= 2
-    return parsed, dt.timedelta(seconds=1) if has_seconds else dt.timedelta(minutes=1)
-
-
-def _resolve_url(path: Path, key: str, url: str, base: Path, schemes: tuple[str, ...]) -> str:
-    """Check the scheme and make ``maildir:``/``outbox:`` paths absolute."""
-    if not url.startswith(schemes):
-        raise ConfigError(path, key, f"must start with one of {', '.join(schemes)}: {url!r}")
-    for local in ("maildir:", "outbox:"):
-        if url.startswith(local):
-            folder = url[len(local):]
-            if not folder:
-                raise ConfigError(path, key, f"{local} needs a folder path")
-            return local + str((base / folder).resolve())
-    from intake_bot.netsec import parse_server_url
-
-    try:
-        parsed = parse_server_url(url, SERVER_PORTS)
-    except ValueError as error:
-        raise ConfigError(path, key, str(error)) from None
-    if url.startswith("imap") and parsed.user is None:
-        raise ConfigError(path, key, "names no user: expected imaps://USER@HOST:PORT/FOLDER")
-    return url
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(path, "", "file not found") from None
-    except OSError as error:
-        raise ConfigError(path, "", f"cannot read: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(path, "", f"invalid TOML: {error}") from None
-
-
-class _Reader:
-    """Typed access to one TOML table, raising :class:`ConfigError` with the key's name."""
-
-    def __init__(self, file: Path, data: dict[str, Any], prefix: str = "") -> None:
-        self.file = file
-        self.data = data
-        self.prefix = prefix
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix} {name}" if self.prefix else name
-
-    def raw(self, name: str, default: Any = None) -> Any:
-        return self.data.get(name, default)
-
-    def table(self, name: str, required: bool = True) -> _Reader:
-        value = self.data.get(name)
-        if value is None:
-            if required:
-                raise ConfigError(self.file, self._table_key(name), "missing section")
-            value = {}
-        if not isinstance(value, dict):
-            raise ConfigError(self.file, self._table_key(name), "must be a table")
-        return _Reader(self.file, value, self._table_key(name))
-
-    def _table_key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else f"[{name}]"
-
-    def text(self, name: str) -> str:
-        value = self.data.get(name)
-        if value is None:
-            raise ConfigError(self.file, self.key(name), "missing")
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(self.file, self.key(name), "must be a non-empty string")
-        return value.strip()
-
-    def optional_text(self, name: str) -> str | None:
-        return self.text(name) if self.data.get(name) is not None else None
-
-    def text_list(self, name: str, default: list[str] | None = None) -> list[str]:
-        value = self.data.get(name)
-        if value is None:
-            if default is None:
-                raise ConfigError(self.file, self.key(name), "missing")
-            return default
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise ConfigError(self.file, self.key(name), "must be a list of strings")
-        return [v.strip() for v in value]
-
-    def integer(self, name: str, default: int | None, minimum: int) -> Any:
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(self.file, self.key(name), f"must be a whole number, not {value!r}")
-        if value < minimum:
-            raise ConfigError(self.file, self.key(name), f"must be at least {minimum}")
-        return value
-
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.data.get(name, default)
-        if value not in choices:
-            raise ConfigError(self.file, self.key(name),
-                              f"must be one of {', '.join(choices)}, not {value!r}")
-        return str(value)
-
-    def unknown_keys(self, known: dict[str, set[str]]) -> list[str]:
-        """Keys that no code reads: probably typos, reported as warnings."""
-        found = []
-        for section, value in self.data.items():
-            if section not in known:
-                found.append(f"{self.file}: [{section}]: unknown section, ignored")
-            elif isinstance(value, dict):
-                found += [f"{self.file}: [{section}] {key}: unknown key, ignored"
-                          for key in value if key not in known[section]]
-        return found
+        return TomlFile.read(path).error(key, problem)
+    except ConfigError:
+        return ConfigError(path, " ".join(str(part) for part in key), problem)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from intake_bot.config import ConfigError, load_config, load_vacancies
 from tests.conftest import REPO, brussels
+
+
+@pytest.fixture
+def shipped_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped config folder, to break."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    return tmp_path / "config"
 
 
 def test_shipped_configurations_load():
@@ -83,9 +93,95 @@ def test_config_mistakes_name_file_and_key(make_project, old, new, key):
     assert key in str(raised.value)
 
 
-def test_unknown_keys_are_warnings_not_errors(make_project):
-    project = make_project(extra="[schedule2]\nx = 1\n")
-    assert any("schedule2" in warning for warning in project.config.warnings)
+@pytest.mark.parametrize("old, new, expected", [
+    ('leter = "reject"', None, ':24: [[vacancy]] DRP.checks leter: unknown key (did you mean \'letter\'?)'),
+    ('count = 1', 'max_page = 2', ':20: [[vacancy]] DRP.attachments max_page: unknown key '
+     '(did you mean \'max_pages\'?)'),
+    ('resubmission = "latest"', 'resubmision = "first"',
+     ':16: [[vacancy]] DRP resubmision: unknown key (did you mean \'resubmission\'?)'),
+    ('eligible = "nato"\n', 'eligible = "nato"\nretention_days = 30\n',
+     ':31: [[vacancy]] DRP.checks retention_days: unknown key in this table (it belongs in [[vacancy]])'),
+    ('next_steps.fr =', 'next_steps.frr =',
+     ':18: [[vacancy]] DRP.next_steps frr: unknown language (did you mean \'fr\'?)'),
+    ('[vacancy.checks]\nletter = "flag"          # the', '[vacancy.chekcs]\nletter = "flag"  # the',
+     ':49: [[vacancy]] SG.chekcs: unknown key (did you mean \'checks\'?)'),
+])
+def test_unknown_vacancy_keys_name_the_line_and_the_nearest_key(shipped_copy: Path, old, new,
+                                                                 expected):
+    vacancies = shipped_copy / "vacancies.toml"
+    text = vacancies.read_text(encoding="utf-8")
+    if new is None:  # the typo is added beside the key it misspells
+        new, old = f'{old}\nletter = "flag"', 'letter = "flag"'
+    assert old in text
+    vacancies.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(shipped_copy / "intake.toml")
+    assert str(raised.value) == f"{vacancies}{expected}"
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("[register]", "[registr]", ":14: [registr]: unknown section (did you mean [register]?)"),
+    ("poll_seconds = 60", "poll_second = 60",
+     ":19: [schedule] poll_second: unknown key (did you mean 'poll_seconds'?)"),
+    ('processed_folder = "Processed"', 'folder = "Processed"',
+     ":7: [mailbox] folder: unknown key (known: url, password_env, processed_folder, "
+     "quarantine_folder)"),
+    ("max_per_address_per_day = 5", "max_per_adress_per_day = 5",
+     ":25: [notices] max_per_adress_per_day: unknown key (did you mean "
+     "'max_per_address_per_day'?)"),
+])
+def test_unknown_config_keys_name_the_line_and_the_nearest_key(shipped_copy: Path, old, new,
+                                                               expected):
+    config = shipped_copy / "intake.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_config(config)
+    assert str(raised.value) == f"{config}{expected}"
+
+
+@pytest.mark.parametrize("section", ["mailbox", "smtp", "register", "schedule", "vacancies",
+                                     "notices", "limits", "digest"])
+def test_every_section_rejects_unknown_keys(make_project, section):
+    project = make_project()
+    text = project.config_path.read_text(encoding="utf-8")
+    if f"[{section}]" not in text:
+        text += f"[{section}]\n"
+    project.config_path.write_text(text.replace(f"[{section}]\n", f"[{section}]\nbogus = 1\n"),
+                                   encoding="utf-8")
+    line = project.config_path.read_text(encoding="utf-8").splitlines().index("bogus = 1") + 1
+    with pytest.raises(ConfigError, match=rf":{line}: \[{section}\] bogus: unknown key"):
+        load_config(project.config_path)
+
+
+@pytest.mark.parametrize("encode, expected", [
+    (lambda text: text.encode("latin-1", "replace"),
+     ":12: not UTF-8: byte 0xE9 (Latin-1 or Windows-1252?): save it as UTF-8"),
+    (lambda text: text.encode("cp1252"),
+     ":6: not UTF-8: byte 0x96 (Latin-1 or Windows-1252?): save it as UTF-8"),
+    (lambda text: text.encode("utf-16"), ": not UTF-8 (it looks like UTF-16): save it as UTF-8"),
+    (lambda text: text.encode("utf-16-le"), ": not UTF-8 (it looks like UTF-16): save it as UTF-8"),
+])
+def test_a_file_not_in_utf8_is_one_line_naming_it(shipped_copy: Path, encode, expected):
+    vacancies = shipped_copy / "vacancies.toml"
+    vacancies.write_bytes(encode(vacancies.read_text(encoding="utf-8")))
+    with pytest.raises(ConfigError) as raised:
+        load_config(shipped_copy / "intake.toml")
+    assert str(raised.value) == f"{vacancies}{expected}"
+
+
+def test_a_utf8_byte_order_mark_is_fine(shipped_copy: Path):
+    for name in ("intake.toml", "vacancies.toml"):
+        path = shipped_copy / name
+        path.write_bytes(codecs.BOM_UTF8 + path.read_bytes())
+    assert load_config(shipped_copy / "intake.toml").vacancy("DRP") is not None
+
+
+def test_invalid_toml_names_its_line(shipped_copy: Path):
+    vacancies = shipped_copy / "vacancies.toml"
+    vacancies.write_text(vacancies.read_text(encoding="utf-8").replace(
+        'id = "SG"', 'id = "SG'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(vacancies))}:37: invalid TOML: "):
+        load_config(shipped_copy / "intake.toml")
 
 
 def test_missing_config_file(tmp_path: Path):

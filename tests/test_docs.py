@@ -12,17 +12,12 @@ import pytest
 
 from intake_bot.classify import IGNORED_REASONS
 from intake_bot.cli import cli
-from intake_bot.config import (
-    CHECK_NAMES,
-    KNOWN_ATTACHMENT_KEYS,
-    KNOWN_CHECK_KEYS,
-    KNOWN_CONFIG_KEYS,
-    KNOWN_VACANCY_KEYS,
-)
+from intake_bot.config import INTAKE_FILE, VACANCIES_FILE
 from intake_bot.match import UNMATCHED_REASONS
 from intake_bot.pipeline import QUARANTINE_REASON
 from intake_bot.register import STATUSES, Register
 from intake_bot.rules import RULES
+from intake_bot.settings import Table, Tables, reference_rows
 from tests.conftest import REPO, run_cli
 
 DOCS = REPO / "docs"
@@ -60,17 +55,24 @@ def test_every_command_is_in_the_readme_and_the_command_line_page(command):
     assert f"intake-bot {command}" in page("commands.md")
 
 
-@pytest.mark.parametrize("section, key", [(s, k) for s, keys in KNOWN_CONFIG_KEYS.items()
-                                          for k in sorted(keys)])
-def test_every_setting_is_documented(section, key):
-    assert any(f"`[{section}]`" in line and f"`{key}`" in line
-               for line in page("configuration.md").splitlines())
+#: Each setting's row in the docs as config.py's tables declare it, and the page it is on.
+SETTING_ROWS = [(name, row, "configuration.md")
+                for name, row in reference_rows(INTAKE_FILE, section_column=True)] + [
+    (name, row, "vacancies.md") for name, row in reference_rows(VACANCIES_FILE, section_column=False)]
 
 
-@pytest.mark.parametrize("key", sorted(KNOWN_VACANCY_KEYS | KNOWN_ATTACHMENT_KEYS
-                                       | KNOWN_CHECK_KEYS | set(CHECK_NAMES)))
-def test_every_vacancy_key_is_documented(key):
-    assert f"| `{key}` |" in page("vacancies.md")
+@pytest.mark.parametrize("file", [INTAKE_FILE, VACANCIES_FILE], ids=["intake.toml", "vacancies.toml"])
+def test_every_setting_has_help(file):
+    """Every key has help; only the tables that hold them (sections, [[vacancy]]) need none."""
+    assert [setting.name for path, setting in file.walk() if not setting.help
+            and not (path == () and isinstance(setting.kind, Table | Tables))] == []
+
+
+@pytest.mark.parametrize("row, name", [(row, name) for _, row, name in SETTING_ROWS],
+                         ids=[setting for setting, _, _ in SETTING_ROWS])
+def test_every_setting_is_documented_as_its_table_says(row, name):
+    """The page carries each setting's row as config.py declares it (its help, word for word)."""
+    assert row in page(name), f"add this row to the table of docs/{name}:\n{row}"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
