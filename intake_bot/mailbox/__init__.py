@@ -14,7 +14,8 @@ def open_mailbox(config: Config) -> Mailbox:
     if url.startswith("maildir:"):
         from intake_bot.mailbox.maildir import MaildirMailbox
 
-        return MaildirMailbox(Path(url[len("maildir:"):]), config.max_message_bytes)
+        return MaildirMailbox(Path(url[len("maildir:"):]), config.max_message_bytes,
+                              config.quarantine_folder)
     from intake_bot.mailbox.imap import ImapMailbox
 
     password = config.secret(config.mailbox_password_env, "mailbox")
