@@ -1,7 +1,10 @@
 """The disk edge: content-addressed, durable, owner-only storage under ``documents``.
 
 File names come from content hashes and the detected type, never from the e-mail, so a
-hostile attachment name cannot choose where anything is written.
+hostile attachment name cannot choose where anything is written. A write that fails (a
+full disk or quota, a read-only or forbidden folder) raises :class:`ArchiveError`: the
+pipeline then stops the cycle and the message stays in the inbox for the next one, since
+the next message would fail the same way and the message itself is not at fault.
 """
 
 from __future__ import annotations
@@ -19,6 +22,10 @@ FILE_MODE = 0o600
 def sha256(data: bytes) -> str:
     """Hex SHA-256 of some bytes."""
     return hashlib.sha256(data).hexdigest()
+
+
+class ArchiveError(OSError):
+    """The documents folder cannot be written; one line naming the folder and the reason."""
 
 
 class Archive:
@@ -39,6 +46,13 @@ class Archive:
         return self._store("files", digest, EXTENSIONS.get(kind, "bin"), data), digest
 
     def _store(self, area: str, digest: str, extension: str, data: bytes) -> Path:
+        try:
+            return self._write(area, digest, extension, data)
+        except OSError as error:
+            raise ArchiveError(f"documents folder {self.root}: cannot store in {area}/: "
+                               f"{error.strerror or error}") from error
+
+    def _write(self, area: str, digest: str, extension: str, data: bytes) -> Path:
         folder = self.root / area / digest[:2]
         path = folder / f"{digest}.{extension}"
         try:

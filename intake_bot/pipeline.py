@@ -155,7 +155,8 @@ class Intake:
 
         Touches only the archive, which is content-addressed, so any thread may, ahead of
         the message's turn: what it writes is what the message's turn would write first.
-        An archive that cannot be written raises; any other failure is returned.
+        An archive that cannot be written raises :class:`~intake_bot.archive.ArchiveError`
+        (the message is not at fault: it stays in the inbox); any other failure is returned.
         """
         raw_path, raw_sha = self.archive.store_raw(item.raw)
         crash_point("archived")
@@ -166,10 +167,10 @@ class Intake:
             return Prepared(raw_path, raw_sha, None, None, [], error)
         try:
             decision = decide(parsed, item.received_at, self.config, self.inspect)
-            documents = self._store_documents(decision)
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return Prepared(raw_path, raw_sha, parsed, None, [], error)
-        return Prepared(raw_path, raw_sha, parsed, decision, documents, None)
+        return Prepared(raw_path, raw_sha, parsed, decision, self._store_documents(decision),
+                        None)
 
     def register_message(self, item: MailItem, replacing: dict[str, Any] | None = None,
                          prepared: Prepared | None = None) -> tuple[dict[str, Any], bool]:
