@@ -65,7 +65,8 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
                  info=inspect(attachment.data, want_text=want_text))
         for attachment in message.attachments)
     application = Application(vacancy=vacancy, received_at=received_at, documents=documents,
-                              complete=message.complete)
+                              complete=message.complete,
+                              too_many_parts=message.too_many_parts)
     reasons, flags = apply_rules(application)
     return Decision(
         status="rejected" if reasons else "accepted",

@@ -143,6 +143,35 @@ def no_message_id() -> bytes:
     return multipart(head, [TEXT, pdf_part(blank_pdf())])
 
 
+def many_parts(count: int = 2_000) -> bytes:
+    """A PDF, then ``count`` tiny text parts (200,000 of them make 7 MB that once took 1.45 GB)."""
+    tiny = b"Content-Type: text/plain\r\n\r\nx"
+    return multipart(headers(f"many-parts-{count}"), [pdf_part(blank_pdf()), *[tiny] * count])
+
+
+def header_flood(count: int = 5_000) -> bytes:
+    """``count`` one-line header fields (200,000 of them, 1.6 MB, once took 840 MB)."""
+    return multipart(headers("header-flood", *[b"X-Flood: x"] * count), [TEXT, pdf_part(blank_pdf())])
+
+
+def encoded_word_headers(count: int = 40, words: int = 600) -> bytes:
+    """``count`` headers of ``words`` encoded words each: one 300 KB such subject took 2.9 GB."""
+    value = b" ".join([b"=?utf-8?q?ab?="] * words)
+    return multipart(headers("encoded-words", *[b"X-Words: " + value] * count),
+                     [TEXT, pdf_part(blank_pdf())])
+
+
+def long_subject(words: int = 20_000) -> bytes:
+    """A subject of ``words`` encoded words after the reference (300 KB): cut, then parsed."""
+    return multipart(headers("long-subject", subject=SUBJECT + b" " + b" ".join(
+        [b"=?utf-8?q?ab?="] * words)), [TEXT, pdf_part(blank_pdf())])
+
+
+def many_lines(count: int = 300_000) -> bytes:
+    """A text body of ``count`` empty lines before the PDF."""
+    return multipart(headers("many-lines"), [TEXT + b"\r\n" * count, pdf_part(blank_pdf())])
+
+
 def random_bytes(seed: int = 0, size: int = 4096) -> bytes:
     """Bytes with no structure at all."""
     return random.Random(seed).randbytes(size)
@@ -242,4 +271,7 @@ MESSAGES: dict[str, Callable[[], bytes]] = {
     "nul-bytes": nul_bytes, "injected-headers": injected_headers,
     "evil-file-names": evil_file_names, "duplicate-message-id-headers": duplicate_message_id_headers,
     "no-message-id": no_message_id, "random-bytes": random_bytes,
+    "many-parts": many_parts, "header-flood": header_flood,
+    "encoded-word-headers": encoded_word_headers, "long-subject": long_subject,
+    "many-lines": many_lines,
 }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.policy
 import re
 from collections.abc import Sequence
 from email.message import EmailMessage
@@ -60,5 +59,5 @@ def parse_with_the_stdlib_alone(raw: bytes) -> ParsedMessage:
     nothing."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parse._EncodedRuns, "_RUN", re.compile(rb"(?!)"))  # folds nothing
-        patch.setattr(parse, "_PARSE_ONCE", email.policy.default)
+        patch.setattr(parse, "_PARSE_ONCE", parse._Bounded())  # policy.default, with the caps
         return parse.parse_message(raw)

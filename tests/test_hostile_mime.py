@@ -35,6 +35,11 @@ VERDICTS = {
     "duplicate-message-id-headers": ("accepted", []),
     "no-message-id": ("accepted", []),
     "random-bytes": ("ignored", ["no-sender"]),
+    "many-parts": ("rejected", ["too-many-parts"]),
+    "header-flood": ("rejected", ["too-many-parts"]),
+    "encoded-word-headers": ("rejected", ["too-many-parts"]),
+    "long-subject": ("accepted", []),  # its subject is cut after 8,000 characters
+    "many-lines": ("rejected", ["too-many-parts"]),
 }
 
 
@@ -66,11 +71,39 @@ def test_hostile_messages_together_never_stop_the_cycle(project):
     assert project.inbox() == []
 
 
-@pytest.mark.parametrize("depth", [100, 1000, 5000])
-def test_nesting_of_any_depth_parses(depth):
+@pytest.mark.parametrize("depth, defect", [(100, "NestingTooDeep"), (490, "NestingTooDeep"),
+                                           (1000, "TooManyParts"), (5000, "TooManyParts")])
+def test_nesting_of_any_depth_parses(depth, defect):
     parsed = parse_message(hostile.deep_nesting(depth))
-    assert "NestingTooDeep" in parsed.defects and parsed.attachments == ()
+    assert defect in parsed.defects and parsed.attachments == ()
+    assert parsed.too_many_parts == (defect == "TooManyParts")
     assert parsed.subject == hostile.SUBJECT.decode()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: hostile.many_parts(200_000), lambda: hostile.header_flood(200_000),
+    lambda: hostile.encoded_word_headers(2_000), lambda: hostile.long_subject(200_000),
+    lambda: hostile.many_lines(10_000_000),
+], ids=["200,000 parts", "200,000 headers", "2,000 headers of encoded words",
+        "a 3 MB subject", "10,000,000 lines"])
+def test_a_message_built_to_exhaust_the_parser_is_read_in_bounded_memory(build):
+    raw = build()
+    tracemalloc.start()
+    try:
+        parsed = parse_message(raw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Once 0.8 to 2.9 GB; now the copies of the message and a little more.
+    assert peak < 5 * len(raw) + 20 * 2**20, f"{peak / 2**20:.0f} MiB for {len(raw) / 2**20:.1f} MiB"
+    assert parsed.subject.startswith(hostile.SUBJECT.decode())
+    assert parsed.sender == "candidate@example.net"
+
+
+def test_the_parser_caps_leave_room_for_a_real_message():
+    raw = hostile.many_parts(400)
+    parsed = parse_message(raw)
+    assert not parsed.too_many_parts and len(parsed.attachments) == 1
 
 
 def test_eight_bit_headers_decode_as_utf8():

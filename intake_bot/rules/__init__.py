@@ -20,6 +20,7 @@ from intake_bot.rules import (
     eligibility,
     file_name,
     letter,
+    message_parts,
     message_size,
     nationality,
     page_limit,
@@ -35,6 +36,7 @@ RULES: tuple[Rule, ...] = (
     document_type.RULE,
     document_readable.RULE,
     message_size.RULE,
+    message_parts.RULE,
     document_size.RULE,
     deadline.RULE,
     page_limit.RULE,
@@ -60,7 +62,7 @@ def apply_rules(application: Application,
     """Run every rule that is on for the vacancy; return (reasons, flags), each deduplicated.
 
     Every rule runs, so the candidate hears about every problem at once, except that a
-    finding which moots the documents (wrong channel, message too large) silences the
+    finding which moots the documents (wrong channel, message too large or in too many parts) silences the
     document rules, wherever they stand in the order.
     """
     findings = []

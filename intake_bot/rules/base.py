@@ -28,6 +28,7 @@ class Application:
     received_at: dt.datetime  # aware, when the receiving server accepted the message
     documents: tuple[Document, ...]
     complete: bool = True  # False when the message was too large to be fetched whole
+    too_many_parts: bool = False  # over a cap of the parser: read for its headers only
 
     @cached_property
     def text(self) -> str:
