@@ -56,6 +56,7 @@ from intake_bot.register import (
     RegisterError,
     StoredDocument,
 )
+from intake_bot.rules import told_to_candidate
 from intake_bot.transport import (
     PermanentFailure,
     ServerUnavailable,
@@ -239,7 +240,8 @@ class Intake:
             path, digest = self.archive.store_document(attachment.data, document.info.kind)
             stored.append(StoredDocument(path=path, sha256=digest, size=document.size,
                                          kind=document.info.kind, name=document.name,
-                                         pages=document.info.pages))
+                                         pages=document.info.pages,
+                                         active_content=document.info.active_content))
         return stored
 
     def _entry(self, item: MailItem, parsed: ParsedMessage, decision: Decision,
@@ -268,7 +270,7 @@ class Intake:
             recipient=recipient or "", candidate_name=parsed.sender_name,
             subject=parsed.subject, received_at=item.received_at,
             in_reply_to=parsed.message_id, vacancy=decision.vacancy,
-            reasons=decision.reasons, flags=decision.flags,
+            reasons=decision.reasons, flags=told_to_candidate(decision.flags),
             document_name=documents[0].name if documents else None,
             document_pages=documents[0].info.pages if documents else None,
             document_count=len(documents),

@@ -156,6 +156,7 @@ class StoredDocument:
     kind: str
     name: str | None
     pages: int | None
+    active_content: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,16 @@ class Filing:
 
 #: Renders the notice once the submission is filed and its reference known.
 NoticeRenderer = Callable[[Filing], Notice]
+
+
+def _attachment(document: StoredDocument) -> dict[str, Any]:
+    """One entry of the ``attachments`` column."""
+    entry: dict[str, Any] = {"name": document.name, "type": document.kind,
+                             "bytes": document.size, "pages": document.pages,
+                             "sha256": document.sha256, "path": str(document.path)}
+    if document.active_content:
+        entry["active_content"] = list(document.active_content)
+    return entry
 
 
 class RegisterError(Exception):
@@ -429,9 +440,7 @@ class Register:
             "document_pages": primary.pages if primary else None,
             "document_name": primary.name if primary else None,
             "document_type": primary.kind if primary else None,
-            "attachments": json_text([
-                {"name": d.name, "type": d.kind, "bytes": d.size, "pages": d.pages,
-                 "sha256": d.sha256, "path": str(d.path)} for d in entry.documents]),
+            "attachments": json_text([_attachment(d) for d in entry.documents]),
             "raw_path": str(entry.raw_path),
             "raw_bytes": entry.raw_bytes,
             "mailbox_key": entry.mailbox_key,

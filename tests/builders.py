@@ -155,6 +155,30 @@ def make_cyclic_pdf() -> bytes:
     )
 
 
+def make_annotation_flood_pdf(n: int) -> bytes:
+    """Return a one-page PDF whose page has ``n`` link annotations, each a tiny object."""
+    annotations = [b"<< /Type /Annot /Subtype /Link /Rect [0 0 1 1] >>"] * n
+    refs = b" ".join(b"%d 0 R" % (4 + i) for i in range(n))
+    pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+    return _assemble_pdf([_CATALOG, pages, _PAGE % (b"/Annots [%s] " % refs), *annotations])
+
+
+def make_cyclic_action_pdf() -> bytes:
+    """Return a PDF whose open action's ``/Next`` chain loops back on itself, with a script."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>"
+    pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+    first = b"<< /Type /Action /S /GoTo /D [3 0 R /Fit] /Next 5 0 R >>"
+    second = b"<< /Type /Action /S /JavaScript /JS (app.alert(1)) /Next 4 0 R >>"
+    return _assemble_pdf([catalog, pages, _PAGE % b"", first, second])
+
+
+def make_automatic_goto_pdf() -> bytes:
+    """Return a PDF whose page, when opened, jumps to itself: an automatic action, no script."""
+    pages = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+    return _assemble_pdf([_CATALOG, pages,
+                          _PAGE % b"/AA << /O << /S /GoTo /D [3 0 R /Fit] >> >> "])
+
+
 @functools.cache
 def _bomb_stream(prefix: bytes, size: int) -> bytes:
     """Deflate ``prefix`` followed by ``size`` bytes of spaces (about 1,000:1)."""
@@ -278,6 +302,90 @@ def make_application_pdf(
     if references:
         pages.append("\n\n".join([_REFERENCES_HEADING[language], *REFEREES[:references]]))
     return make_pdf(pages or ["Application"])
+
+
+ActiveKind = Literal[
+    "javascript-on-open", "document-javascript", "launch-on-open", "page-automatic-action",
+    "link-javascript", "link-launch", "field-javascript", "bookmark-javascript",
+    "embedded-file", "file-attachment-annotation", "open-at-first-page", "web-link",
+]
+
+
+def make_active_pdf(kind: ActiveKind) -> bytes:
+    """Return an application PDF with one kind of active content, as PDF tools write it.
+
+    The last two kinds are harmless look-alikes: an open action that only shows the first
+    page, and a link to a web page.
+    """
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        TextStringObject,
+    )
+
+    def name(value: str) -> NameObject:
+        return NameObject(value)
+
+    def action(kind: str, **entries: object) -> DictionaryObject:
+        result = DictionaryObject({name("/Type"): name("/Action"), name("/S"): name(kind)})
+        for key, value in entries.items():
+            result[name(f"/{key}")] = value  # type: ignore[assignment]
+        return result
+
+    script = TextStringObject("app.alert('hello');")
+    launch = action("/Launch", F=TextStringObject("calc.exe"))
+    rectangle = ArrayObject([FloatObject(x) for x in (72, 72, 144, 144)])
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_application_pdf())))
+    page = writer.pages[0]
+    root = writer._root_object
+
+    def annotate(annotation: DictionaryObject) -> DictionaryObject:
+        annotation.update({name("/Type"): name("/Annot"), name("/Rect"): rectangle})
+        reference = writer._add_object(annotation)
+        page[name("/Annots")] = ArrayObject([reference])
+        return annotation
+
+    if kind == "javascript-on-open":
+        root[name("/OpenAction")] = writer._add_object(action("/JavaScript", JS=script))
+    elif kind == "document-javascript":
+        tree = DictionaryObject({name("/Names"): ArrayObject([
+            TextStringObject("check"), writer._add_object(action("/JavaScript", JS=script))])})
+        root[name("/Names")] = DictionaryObject({name("/JavaScript"): tree})
+    elif kind == "launch-on-open":
+        root[name("/OpenAction")] = launch
+    elif kind == "page-automatic-action":
+        page[name("/AA")] = DictionaryObject({name("/O"): action("/JavaScript", JS=script)})
+    elif kind == "link-javascript":
+        annotate(DictionaryObject({name("/Subtype"): name("/Link"),
+                                   name("/A"): action("/JavaScript", JS=script)}))
+    elif kind == "link-launch":
+        annotate(DictionaryObject({name("/Subtype"): name("/Link"), name("/A"): launch}))
+    elif kind == "field-javascript":
+        field = annotate(DictionaryObject({
+            name("/Subtype"): name("/Widget"), name("/FT"): name("/Tx"),
+            name("/T"): TextStringObject("nationality"),
+            name("/AA"): DictionaryObject({name("/K"): action("/JavaScript", JS=script)})}))
+        root[name("/AcroForm")] = DictionaryObject(
+            {name("/Fields"): ArrayObject([writer._add_object(field)])})
+    elif kind == "bookmark-javascript":
+        writer.add_outline_item(title="Letter", page_number=0)
+        outlines = root["/Outlines"]
+        outlines["/First"].get_object()[name("/A")] = action("/JavaScript", JS=script)
+    elif kind == "embedded-file":
+        writer.add_attachment("payload.txt", b"not a CV")
+    elif kind == "file-attachment-annotation":
+        annotate(DictionaryObject({name("/Subtype"): name("/FileAttachment"),
+                                   name("/Contents"): TextStringObject("payload.txt")}))
+    elif kind == "open-at-first-page":
+        root[name("/OpenAction")] = ArrayObject([page.indirect_reference, name("/Fit")])
+    elif kind == "web-link":
+        annotate(DictionaryObject({name("/Subtype"): name("/Link"), name("/A"): action(
+            "/URI", URI=TextStringObject("https://example.org/"))}))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 # --- Word and OpenDocument ---------------------------------------------------------------

@@ -177,6 +177,52 @@ def test_many_pages_are_counted() -> None:
     assert inspect_quickly(builders.make_many_pages_pdf(2_000)).pages == 2_000
 
 
+# --- Active content ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "found"),
+    [
+        ("javascript-on-open", ("JavaScript on open",)),
+        ("document-javascript", ("JavaScript on open",)),
+        ("launch-on-open", ("launch action on open",)),
+        ("page-automatic-action", ("JavaScript in automatic actions",)),
+        ("field-javascript", ("JavaScript in automatic actions",)),
+        ("link-javascript", ("JavaScript in links or form fields",)),
+        ("link-launch", ("launch action in links or form fields",)),
+        ("bookmark-javascript", ("JavaScript in links or form fields",)),
+        ("embedded-file", ("embedded files",)),
+        ("file-attachment-annotation", ("embedded files",)),
+        ("open-at-first-page", ()),
+        ("web-link", ()),
+    ],
+)
+def test_active_content_is_named(kind, found) -> None:
+    info = inspect_document(builders.make_active_pdf(kind), want_text=True)
+    assert info.readable and info.pages == 3 and "Jane Doe" in str(info.text)
+    assert info.active_content == found
+
+
+def test_an_automatic_action_without_a_script_is_still_named() -> None:
+    info = inspect_document(builders.make_automatic_goto_pdf(), want_text=False)
+    assert info.active_content == ("automatic actions",)
+
+
+def test_a_looping_action_chain_ends_and_its_script_is_found() -> None:
+    info = inspect_quickly(builders.make_cyclic_action_pdf())
+    assert info.active_content == ("JavaScript on open",)
+
+
+def test_a_flood_of_annotations_is_not_fully_checked_but_stays_readable() -> None:
+    info = inspect_quickly(builders.make_annotation_flood_pdf(30_000))
+    assert info.readable and info.active_content == ("not fully checked",)
+
+
+def test_word_documents_and_plain_pdfs_carry_no_active_content() -> None:
+    for data in (builders.make_application_pdf(), builders.make_docx(["Hello"])):
+        assert inspect_document(data, want_text=False).active_content == ()
+
+
 # --- Word and OpenDocument ---------------------------------------------------------------
 
 WORD_BUILDERS = {"docx": builders.make_docx, "odt": builders.make_odt, "doc": builders.make_doc}

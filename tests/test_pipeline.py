@@ -186,6 +186,22 @@ def test_ambiguous_subject(project):
     assert json.loads(rows(project)[0]["reasons"]) == ["ambiguous-vacancy"]
 
 
+def test_a_pdf_that_runs_javascript_on_open_is_accepted_and_flagged_for_recruiters(project):
+    from tests.builders import make_active_pdf
+
+    project.deliver(application(attachments=[
+        ("Application.pdf", make_active_pdf("javascript-on-open"), "application/pdf")]), ON_TIME)
+    run_cycle(project.config)
+    [row] = rows(project)
+    assert (row["status"], json.loads(row["flags"])) == ("accepted", ["active-content"])
+    [entry] = json.loads(row["attachments"])
+    assert entry["active_content"] == ["JavaScript on open"]
+    assert Path(entry["path"]).read_bytes().startswith(b"%PDF-")
+    # A flag for recruiters: the acknowledgement has nothing for the candidate to fix.
+    body = notices(project)[0].get_content()
+    assert "could not find everything" not in body and "JavaScript" not in body
+
+
 def test_robots_are_registered_but_never_answered(project):
     project.deliver(application(headers={"Auto-Submitted": "auto-replied"}), ON_TIME)
     project.deliver(application(sender="MAILER-DAEMON@example.net"), ON_TIME)

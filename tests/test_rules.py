@@ -12,7 +12,7 @@ import pytest
 import intake_bot.rules as rules_package
 from intake_bot.config import AttachmentPolicy, Vacancy, load_vacancies
 from intake_bot.documents import DocumentInfo
-from intake_bot.rules import RULES, Application, Document, apply_rules
+from intake_bot.rules import RULES, Application, Document, apply_rules, told_to_candidate
 from tests.conftest import DRP_VACANCY, brussels
 
 
@@ -113,3 +113,22 @@ def test_deadline_rule_uses_receipt_time_to_the_second(drp):
     last = dt.datetime(2026, 6, 12, 21, 59, 59, 999999, tzinfo=dt.UTC)
     assert apply_rules(Application(drp, last, (pdf(),)))[0] == []
     assert apply_rules(Application(drp, last + dt.timedelta(microseconds=1), (pdf(),)))[0] == ["late"]
+
+
+def active(document: Document, *found: str) -> Document:
+    return replace(document, info=replace(document.info, active_content=found))
+
+
+@pytest.mark.parametrize("documents, reasons, flags", [
+    ([active(pdf(), "JavaScript on open")], [], ["active-content"]),
+    ([pdf(), active(pdf(), "embedded files")], ["multiple-attachments"], ["active-content"]),
+    ([active(pdf(kind="docx"), "embedded files")], ["not-pdf"], ["active-content"]),
+    ([pdf()], [], []),
+])
+def test_active_content_is_a_flag_never_a_rejection(drp, documents, reasons, flags):
+    application = Application(vacancy=drp, received_at=ON_TIME, documents=tuple(documents))
+    assert apply_rules(application) == (reasons, flags)
+
+
+def test_only_flags_meant_for_the_candidate_reach_the_notice():
+    assert told_to_candidate(["no-text", "active-content", "missing-cv"]) == ("no-text", "missing-cv")

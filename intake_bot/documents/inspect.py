@@ -32,7 +32,9 @@ class DocumentInfo:
     failed; ``""`` for a PDF with no text layer (a scan). ``error`` is a one-line reason:
     why the document is not readable (``"timed out"``, ``"limit reached: ..."``,
     ``"truncated or damaged: ..."``, ``"encrypted: ..."``), or, for a readable document,
-    why (some of) its text could not be extracted.
+    why (some of) its text could not be extracted. ``active_content`` names what a PDF
+    holds that a reader may run: ``"JavaScript on open"``, ``"embedded files"``... (see
+    :mod:`intake_bot.documents.active`); empty for other kinds and for clean PDFs.
     """
 
     kind: DocumentKind
@@ -42,6 +44,7 @@ class DocumentInfo:
     words: int | None
     text: str | None
     error: str | None
+    active_content: tuple[str, ...] = ()
 
 
 _ENCRYPTED = "encrypted: needs a password to open"
@@ -95,6 +98,7 @@ def inspect_document(data: bytes, *, want_text: bool, timeout_s: float = 5.0) ->
         words=info["words"],
         text=text,
         error=error,
+        active_content=tuple(info["active_content"]),
     )
 
 

@@ -6,8 +6,9 @@ small framed protocol (no pickle in either direction, so neither side ever unpic
 - worker -> service, once at start: ``{"ready": true}`` or ``{"ready": false, "error": ...}``;
 - service -> worker, per document: a JSON header ``{"kind": ..., "want_text": ...}``, then
   the document's bytes;
-- worker -> service: ``{"readable", "encrypted", "pages", "words", "error", "recycle"}``,
-  then, when text was wanted and the document is readable, ``{"text", "error", "recycle"}``.
+- worker -> service: ``{"readable", "encrypted", "pages", "words", "active_content", "error",
+  "recycle"}``, then, when text was wanted and the document is readable, ``{"text",
+  "error", "recycle"}``.
 
 Text comes in a second message so that a PDF whose text extraction runs out of time still
 reports its page count. ``recycle`` asks the supervisor to replace the worker (after a
@@ -27,6 +28,7 @@ from typing import Any
 import pypdf
 from pypdf.errors import DependencyError, EmptyFileError, LimitReachedError, PdfStreamError
 
+from intake_bot.documents.active import pdf_active_content
 from intake_bot.documents.formats import (
     TEXT_LIMIT,
     WORD_READERS,
@@ -103,7 +105,8 @@ def _inspect(conn: Connection, kind: str, data: bytes, want_text: bool) -> bool:
     try:
         if kind == "pdf":
             opened = open_pdf(data)
-            info = _info(readable=True, pages=opened.pages)
+            info = _info(readable=True, pages=opened.pages,
+                         active_content=pdf_active_content(opened.reader))
         else:
             body = WORD_READERS[kind](data)
             info = _info(readable=True, words=count_words(body))
@@ -139,6 +142,7 @@ def _info(
     encrypted: bool = False,
     pages: int | None = None,
     words: int | None = None,
+    active_content: list[str] | None = None,
     error: str | None = None,
     recycle: bool = False,
 ) -> dict[str, Any]:
@@ -147,6 +151,7 @@ def _info(
         "encrypted": encrypted,
         "pages": pages,
         "words": words,
+        "active_content": active_content or [],
         "error": error,
         "recycle": recycle,
     }

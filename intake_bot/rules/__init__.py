@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from intake_bot.config import Vacancy
 from intake_bot.rules import (
+    active_content,
     attachment_count,
     channel,
     cv,
@@ -44,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     file_name.RULE,
     channel.RULE,
     text_found.RULE,
+    active_content.RULE,
     letter.RULE,
     cv.RULE,
     nationality.RULE,
@@ -80,4 +82,11 @@ def apply_rules(application: Application,
     return list(reasons), [flag for flag in flags if flag not in reasons]
 
 
-__all__ = ["RULES", "Application", "Document", "Rule", "apply_rules", "needs_text"]
+def told_to_candidate(flags: Sequence[str], rules: Sequence[Rule] = RULES) -> tuple[str, ...]:
+    """The flags a candidate's notice explains: all but those meant for recruiters only."""
+    quiet = {code for rule in rules if not rule.tells_candidate for code in rule.codes}
+    return tuple(flag for flag in flags if flag not in quiet)
+
+
+__all__ = ["RULES", "Application", "Document", "Rule", "apply_rules", "needs_text",
+           "told_to_candidate"]

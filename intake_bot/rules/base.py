@@ -58,7 +58,9 @@ class Rule:
     ``policy`` says what a finding does for a vacancy (``reject``, ``flag`` or ``off``);
     ``needs_text`` asks the pipeline to extract the documents' text; ``moots_documents``
     means that once this rule finds something, the document rules have nothing to say
-    (an application sent to the wrong channel is not checked for its attachments).
+    (an application sent to the wrong channel is not checked for its attachments);
+    ``tells_candidate`` is false for a flag meant for recruiters only, which the
+    candidate's notice leaves out.
     """
 
     name: str
@@ -69,3 +71,4 @@ class Rule:
     needs_text: bool = False
     moots_documents: bool = False
     about_documents: bool = True
+    tells_candidate: bool = True
