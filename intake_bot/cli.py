@@ -77,6 +77,14 @@ class Context:
             self._config = load_config(self.config_path)
         return self._config
 
+    def checked_config(self) -> Config:
+        """The configuration, once it passed what ``check-config`` checks: for the commands
+        that handle mail, which refuse to start on anything ``check-config`` rejects."""
+        from intake_bot.preflight import preflight
+
+        preflight(self.config, self.clock())
+        return self.config
+
     @contextmanager
     def register(self) -> Iterator[Register]:
         """The register, closed again on the way out."""
@@ -118,7 +126,7 @@ def run(context: Context, once: bool) -> None:
     from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.service import Service
 
-    config = context.config
+    config = context.checked_config()
     if once:
         summary = run_cycle(config, progress=_progress_printer(), clock=context.clock)
         click.echo(summary.line())
@@ -150,12 +158,12 @@ def _progress_printer(every: int = 100) -> Callable[[int], None]:
 @one_line_errors
 def check_config(context: Context, connect: bool) -> None:
     """Validate the configuration, vacancies and templates, and print a summary."""
-    from intake_bot.notices import check_templates
+    from intake_bot.preflight import preflight
 
     config = context.config
+    rendered = preflight(config, context.clock())
     for line in describe_config(config, context.clock()):
         click.echo(line)
-    rendered = check_templates(config, context.clock())
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
     if connect:
         _check_connections(config)
@@ -194,6 +202,7 @@ def demo(context: Context) -> None:
     if not config.mailbox_url.startswith("maildir:"):
         fail(f"{config.path}: [mailbox] url: the demo only runs on the embedded maildir: "
              "mailbox, never on a real one", EXIT_CONFIG)
+    context.checked_config()
     maildir = Path(config.mailbox_url[len("maildir:"):])
     delivered = demo_module.deliver(maildir)
     click.echo(f"delivered {len(delivered)} sample applications into {maildir}")
@@ -466,7 +475,7 @@ def replay_command(context: Context, submission_id: int | None, replay_all: bool
 
     if replay_all == (submission_id is not None):
         fail("give one submission ID or --all", EXIT_CONFIG)
-    outcomes = replay(context.config, None if submission_id is None else [submission_id],
+    outcomes = replay(context.checked_config(), None if submission_id is None else [submission_id],
                       clock=context.clock)
     for outcome in outcomes:
         click.echo(outcome.line)

@@ -85,6 +85,8 @@ class Url(Kind):
             raise Invalid(str(error)) from None
         if url.startswith("imap") and parsed.user is None:
             raise Invalid("names no user: expected imaps://USER@HOST:PORT/FOLDER")
+        if url.startswith("smtp") and parsed.path:
+            raise Invalid("may not have a path: expected smtps://USER@HOST:PORT")
         return url
 
 

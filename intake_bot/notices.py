@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import tomllib
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -23,10 +23,11 @@ from typing import Any
 import jinja2
 
 from intake_bot.classify import NOTICE_ID_TAG
-from intake_bot.config import Config, Vacancy
+from intake_bot.config import Config, ConfigError, Vacancy
 from intake_bot.language import detect_language
 from intake_bot.localtime import format_moment
 from intake_bot.register import Filing, Notice
+from intake_bot.settings import TomlFile, decode_utf8
 
 LANGUAGE_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 _MESSAGE_ID = re.compile(r"^<[^<>\s\"]{1,500}>$")
@@ -77,8 +78,16 @@ class Notices:
         """Render a notice, all its languages in one message, ready to queue.
 
         The plain-text part is always there; an HTML alternative is added when every
-        language has a ``<kind>.html.j2`` template.
+        language has a ``<kind>.html.j2`` template. A mistake in the templates is the
+        operator's, not the candidate's: it raises :class:`ConfigError` naming the template
+        and line, which stops the cycle instead of quarantining the application.
         """
+        try:
+            return self._render(facts, filing, now)
+        except (jinja2.TemplateError, OSError) as error:
+            raise template_error(error, self.folders[0]) from None
+
+    def _render(self, facts: NoticeFacts, filing: Filing, now: dt.datetime) -> Notice:
         contexts = [self._context(facts, language, filing, now) for language in facts.languages]
         texts = [self._render_text(facts, context) for context in contexts]
         subjects = list(dict.fromkeys(subject for subject, _ in texts))
@@ -199,8 +208,7 @@ class Notices:
         texts: dict[str, dict[str, dict[str, str]]] = {}
         for folder in reversed(self.folders):
             for path in sorted(folder.glob("*/reasons.toml")):
-                with path.open("rb") as handle:
-                    texts.setdefault(path.parent.name, {}).update(tomllib.load(handle))
+                texts.setdefault(path.parent.name, {}).update(TomlFile.read(path).data)
         return texts
 
     def _open_vacancies(self, language: str, now: dt.datetime) -> list[dict[str, str]]:
@@ -282,16 +290,67 @@ def title_in(vacancy: Vacancy, language: str) -> str:
     return vacancy.title
 
 
-def check_templates(config: Config, now: dt.datetime) -> int:
-    """Render every notice of every vacancy in every language with sample facts.
+def template_error(error: jinja2.TemplateError | OSError, folder: Path) -> ConfigError:
+    """A template mistake as one :class:`ConfigError` naming the template file and line.
 
-    Raises :class:`ConfigError` naming the template at the first mistake (an unknown
-    variable, a syntax error, a missing file); returns how many notices were rendered.
+    Jinja reports a syntax error's line itself, and puts the template's own lines in the
+    traceback of an error while rendering (an unknown variable, say). ``folder`` stands
+    for the file when neither names one.
     """
-    from intake_bot.config import ConfigError
+    if isinstance(error, OSError):
+        return ConfigError(error.filename or folder, "", f"cannot read template: {error.strerror}")
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return ConfigError(error.filename or folder, "", f"template syntax error: {error.message}",
+                           error.lineno)
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename.endswith(".j2")]
+    if frames:
+        return ConfigError(frames[-1].filename, "", f"template error: {error}", frames[-1].lineno)
+    return ConfigError(folder, "", f"template error: {error}")
+
+
+def check_template_syntax(folders: Sequence[Path]) -> int:
+    """Compile every template and every reason text of ``folders``; returns how many.
+
+    Each file is compiled on its own, so that a shipped template that an override hides
+    is checked too. Raises :class:`ConfigError` naming the file and line of the first
+    mistake (a syntax error, an unknown filter, a file that is not UTF-8).
+    """
+    env = _environment(tuple(str(folder) for folder in folders))
+    count = 0
+    for folder in folders:
+        for path in sorted(folder.rglob("*.j2")):
+            source = decode_utf8(path, path.read_bytes())
+            try:
+                env.compile(source, str(path.relative_to(folder)), str(path))
+            except jinja2.TemplateSyntaxError as error:
+                raise template_error(error, folder) from None
+            count += 1
+        for path in sorted(folder.glob("*/reasons.toml")):
+            file = TomlFile.read(path)
+            for code, texts in file.data.items():
+                for field, text in (texts.items() if isinstance(texts, dict) else ()):
+                    try:
+                        _compiled(env, str(text))  # compiled once, for the notices too
+                    except jinja2.TemplateSyntaxError as error:
+                        raise file.error((code, field),
+                                         f"template syntax error: {error.message}") from None
+                    count += 1
+    return count
+
+
+def check_templates(config: Config, now: dt.datetime) -> int:
+    """Compile every template, then render every notice of every vacancy in every language
+    with sample facts.
+
+    Raises :class:`ConfigError` naming the template and line at the first mistake (a
+    syntax error, an unknown variable, a missing file); returns how many notices were
+    rendered.
+    """
     from intake_bot.register import REPLY_KINDS
 
     notices = Notices(config)
+    check_template_syntax(notices.folders)
     count = 0
     for vacancy in config.vacancies:
         codes = sorted({code for language in vacancy.languages
@@ -304,12 +363,6 @@ def check_templates(config: Config, now: dt.datetime) -> int:
                 reasons=codes if kind == "rejection" else ("unknown-vacancy",),
                 flags=("no-text",) if kind == "acknowledgement" else (),
                 document_name="application.pdf", document_pages=3, document_count=1)
-            try:
-                notices.render(facts, Filing(f"{vacancy.id}-0002", None, (f"{vacancy.id}-0001",)),
-                               now)
-            except (jinja2.TemplateError, OSError, tomllib.TOMLDecodeError) as error:
-                where = getattr(error, "name", None) or f"{kind} notice"
-                raise ConfigError(notices.folders[0], str(where),
-                                  f"template error: {error}") from None
+            notices.render(facts, Filing(f"{vacancy.id}-0002", None, (f"{vacancy.id}-0001",)), now)
             count += 1
     return count

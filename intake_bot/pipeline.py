@@ -13,7 +13,8 @@ still the first thing written for a message. Handled messages leave the inbox up
 
 Each message is isolated: whatever breaks while deciding or recording it is recorded as
 ``quarantined`` and the message goes to the quarantine folder; the cycle goes on. Only a
-register that cannot be written stops the cycle, leaving the message in the inbox.
+register that cannot be written, or a notice template of the bot's own that is broken,
+stops the cycle, leaving the message in the inbox.
 
 Every step is safe to repeat after a crash: the archive and the register are keyed by
 content, a notice is claimed before it is sent so a send cut short is retried at most
@@ -38,7 +39,7 @@ from typing import Any, NamedTuple
 
 from intake_bot.archive import Archive
 from intake_bot.clock import Clock, now_utc, utc_text
-from intake_bot.config import Config
+from intake_bot.config import Config, ConfigError
 from intake_bot.decide import Decision, Inspector, decide
 from intake_bot.documents import inspect_document
 from intake_bot.identity import dedup_key
@@ -200,8 +201,10 @@ class Intake:
             # Rendering happens inside the register's transaction, where the reference is
             # known: a notice that cannot be built (say, to an address the e-mail library
             # refuses) rolls it back and quarantines the message, never stops the cycle.
+            # A broken template is the bot's own fault: it stops the cycle, leaving the
+            # message in the inbox for the cycle after the operator's fix.
             row = self._record(entry, render, replacing)
-        except RegisterError:
+        except (RegisterError, ConfigError):
             raise
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return self._quarantine(item, prepared, error, replacing), True

@@ -246,7 +246,7 @@ class TomlFile:
             raise ConfigError(path, "", "file not found") from None
         except OSError as error:
             raise ConfigError(path, "", f"cannot read: {error.strerror}") from None
-        text = _decode(path, raw)
+        text = decode_utf8(path, raw)
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
@@ -298,8 +298,8 @@ class TomlFile:
         return ConfigError(self.path, self.label(path), problem, self.line(path))
 
 
-def _decode(path: Path, raw: bytes) -> str:
-    """The text of a configuration file, which must be UTF-8 (with or without BOM)."""
+def decode_utf8(path: Path, raw: bytes) -> str:
+    """The text of a file the operator writes, which must be UTF-8 (with or without BOM)."""
     if raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8):]
     elif raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in raw[:200]:

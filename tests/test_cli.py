@@ -42,6 +42,12 @@ def test_check_config_prints_every_vacancy_and_its_deadlines(shipped):
      "timezone"),
     (lambda d: (d / "vacancies.toml").unlink(), "vacancies.toml"),
     (lambda d: (d / "intake.toml").write_text("[mailbox\n"), "intake.toml"),
+    (lambda d: (d / "vacancies.toml").write_bytes(
+        (d / "vacancies.toml").read_text(encoding="utf-8").encode("latin-1", "replace")),
+     "vacancies.toml:12: not UTF-8"),
+    (lambda d: (d / "vacancies.toml").write_text((d / "vacancies.toml").read_text(
+        encoding="utf-8").replace('letter = "flag"', 'leter = "reject"', 1), encoding="utf-8"),
+     "vacancies.toml:24: [[vacancy]] DRP.checks leter: unknown key (did you mean 'letter'?)"),
 ])
 def test_bad_configuration_is_one_line_and_exit_2(shipped, break_it, named):
     break_it(shipped.parent)

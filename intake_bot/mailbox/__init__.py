@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from intake_bot.config import Config, ConfigError
+from intake_bot.config import Config
 from intake_bot.mailbox.base import Mailbox, MailboxError, MailItem
 
 
@@ -20,8 +20,8 @@ def open_mailbox(config: Config) -> Mailbox:
 
     password = config.secret(config.mailbox_password_env, "mailbox")
     if password is None:
-        raise ConfigError(config.path, "[mailbox] password_env",
-                          "an IMAP mailbox needs the name of the variable holding its password")
+        raise config.error(("mailbox", "password_env"),
+                           "an IMAP mailbox needs the name of the variable holding its password")
     return ImapMailbox.from_url(url, password, max_fetch_bytes=config.max_message_bytes)
 
 
