@@ -19,6 +19,10 @@ from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.register import RegisterError
 
 
+class CycleBusy(RegisterError):
+    """Another process holds the register's cycle lock (a cycle, a replay or a purge)."""
+
+
 def lock_path(register_path: Path) -> Path:
     """The lock file of a register: ``register.db.lock`` beside ``register.db``."""
     return register_path.with_name(register_path.name + ".lock")
@@ -26,7 +30,12 @@ def lock_path(register_path: Path) -> Path:
 
 @contextmanager
 def cycle_lock(register_path: Path) -> Iterator[None]:
-    """Hold the register's cycle lock, or raise :class:`RegisterError` if another holds it."""
+    """Hold the register's cycle lock, or raise :class:`CycleBusy` if another holds it.
+
+    Whatever writes the archive or deletes from it holds this lock: a cycle writes documents
+    before it records them, so a purge beside it could delete a file that a submission about
+    to be recorded names.
+    """
     path = lock_path(register_path)
     try:
         make_private_dirs(path.parent)
@@ -37,8 +46,8 @@ def cycle_lock(register_path: Path) -> Iterator[None]:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RegisterError(f"{register_path}: another intake-bot cycle is running on this "
-                                "register; try again when it ends") from None
+            raise CycleBusy(f"{register_path}: another intake-bot cycle is running on this "
+                            "register; try again when it ends") from None
         yield
     finally:
         os.close(descriptor)  # closing releases the lock

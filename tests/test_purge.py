@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from intake_bot.lock import cycle_lock
 from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.recruiters.purge import SERVICE_ACTOR, Criteria, apply_retention, purge
 from intake_bot.recruiters.stats import register_stats
@@ -180,6 +181,21 @@ def test_the_service_applies_retention_after_each_cycle(project):
     purged, digest = after_cycle(project.config, NOW)
     assert [outcome.references for outcome in purged] == [["OLD-0001"]] and digest is None
     assert after_cycle(project.config, NOW) == ([], None)
+
+
+def test_a_purge_never_runs_beside_a_cycle(project):
+    """A cycle stores documents before it records them: a purge beside it could delete one."""
+    drp = query(project, "SELECT * FROM submissions WHERE vacancy_id = 'DRP'")
+    with cycle_lock(project.config.register_path):  # as a cycle in another process holds it
+        code, out, err = invoke(project, "register", "purge", "--vacancy", "DRP", "--yes")
+        assert after_cycle(project.config, NOW) == ([], None)  # retention waits too
+    assert code == 1
+    assert err.endswith("another intake-bot cycle is running on this register; "
+                        "try again when it ends\n")
+    assert all(path.exists() for path in files_of(drp))
+    assert query(project, "SELECT * FROM purges") == []
+    [outcome], _ = after_cycle(project.config, NOW)  # the next cycle's retention goes ahead
+    assert outcome.references == ["OLD-0001"]
 
 
 def test_purge_of_the_library_takes_both_criteria_together(project):

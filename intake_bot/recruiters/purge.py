@@ -24,6 +24,7 @@ from typing import Any
 from intake_bot.clock import utc_text
 from intake_bot.config import Config
 from intake_bot.json_columns import json_list
+from intake_bot.lock import CycleBusy, cycle_lock
 from intake_bot.recruiters.errors import RecruiterError
 from intake_bot.recruiters.stats import check_vacancy, plural
 from intake_bot.register import Register
@@ -121,10 +122,12 @@ def purge(config: Config, register: Register, criteria: Criteria, *, actor: str,
     """Purge the submissions that match ``criteria`` and record it in the audit table.
 
     Raises :class:`RecruiterError` when no criterion is given, the vacancy is unknown, or
-    it is still open (purging it would lose applications that are still coming in).
+    it is still open (purging it would lose applications that are still coming in), and
+    :class:`~intake_bot.lock.CycleBusy` while a cycle runs: it holds the cycle lock, since a
+    cycle stores documents before it records the submission that names them.
     """
     _check(config, register, criteria, now)
-    with register.transaction():
+    with cycle_lock(config.register_path), register.transaction():
         # The audit row comes first: writing takes the register's write lock, so the plan
         # read below is exactly what gets purged even while the service is recording.
         audit_id = int(register.db.table("purges").insert({  # type: ignore[arg-type]
@@ -150,7 +153,8 @@ def apply_retention(config: Config, register: Register, now: dt.datetime) -> lis
     """Purge every vacancy whose ``retention_days`` after its deadline have passed.
 
     Meant to run once per cycle: a vacancy with nothing left to purge costs one count
-    and writes no audit row.
+    and writes no audit row. While another process runs a cycle, the purge waits for the
+    next one.
     """
     outcomes = []
     for vacancy in config.vacancies:
@@ -158,9 +162,13 @@ def apply_retention(config: Config, register: Register, now: dt.datetime) -> lis
         criteria = Criteria(vacancy=vacancy.id)
         if due is None or now < due or not _count(register, criteria):
             continue
-        outcomes.append(purge(config, register, criteria, actor=SERVICE_ACTOR,
-                              command=f"retention: {vacancy.retention_days} days after the "
-                                      "deadline", now=now))
+        try:
+            outcomes.append(purge(config, register, criteria, actor=SERVICE_ACTOR,
+                                  command=f"retention: {vacancy.retention_days} days after "
+                                          "the deadline", now=now))
+        except CycleBusy:
+            log.info("retention of %s waits for the next cycle: a cycle is running", vacancy.id)
+            break
     return outcomes
 
 
