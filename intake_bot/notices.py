@@ -26,6 +26,7 @@ from intake_bot.classify import NOTICE_ID_TAG
 from intake_bot.config import Config, ConfigError, Vacancy
 from intake_bot.language import detect_language
 from intake_bot.localtime import format_moment
+from intake_bot.reflect import greeting_name, reflected_file_name, reflected_text
 from intake_bot.register import Filing, Notice
 from intake_bot.settings import TomlFile, decode_utf8
 
@@ -127,8 +128,9 @@ class Notices:
         zone = vacancy.timezone if vacancy else self._default_zone
         context: dict[str, Any] = {
             "language": language,
-            "candidate_name": facts.candidate_name,
-            "subject": facts.subject,
+            # What the message chose is quoted only without links or addresses (reflect.py).
+            "candidate_name": greeting_name(facts.candidate_name),
+            "subject": reflected_text(facts.subject),
             "reference": filing.reference,
             "kept_reference": filing.kept_reference,
             "replaced_references": list(filing.replaced_references),
@@ -136,7 +138,7 @@ class Notices:
             "signature": parseaddr(self.config.from_address)[0] or self.config.from_addr_spec,
             "ambiguous": "ambiguous-vacancy" in facts.reasons,
             "open_vacancies": self._open_vacancies(language, now),
-            "document_name": facts.document_name,
+            "document_name": reflected_file_name(facts.document_name),
             "document_pages": facts.document_pages,
         }
         if vacancy is not None:

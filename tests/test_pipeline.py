@@ -336,3 +336,24 @@ def test_an_html_template_adds_an_escaped_html_alternative(make_project):
     html = notice.get_body(preferencelist=("html",)).get_content()
     assert "DRP-0001" in html and "<b>" not in html and "&lt;b&gt;Eve&lt;/b&gt;" in html
     assert "DRP-0001" in notice.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_a_notice_quotes_no_link_or_address_the_message_chose(project):
+    hostile = "Please log in at http://evil.example/nato"
+    project.deliver(application(
+        sender=f'"{hostile}" <alice@example.net>',
+        attachments=[("Verify at evil[.]example now.pdf", blank_pdf(2), "application/pdf")]),
+        ON_TIME)
+    project.deliver(application(sender='"Bob \u202eMartin" <bob@example.net>',
+                                subject="Job - unlock at hxxps://evil.example/x victim@victim.example"),
+                    ON_TIME)
+    run_cycle(project.config)
+    bodies = {str(n["To"]): n.get_body(("plain",)).get_content() for n in notices(project)}
+    alice, bob = bodies["alice@example.net"], bodies["bob@example.net"]
+    assert "Dear candidate," in alice and "Madame, Monsieur," in alice
+    assert "Document: (unnamed file), 2 pages." in alice
+    assert "Dear Bob Martin," in bob and 'We received your e-mail "Job - unlock at"' in bob
+    for body in bodies.values():
+        assert "evil" not in body and "victim" not in body and "log in" not in body
+    # The register keeps what the message said, for the recruiters.
+    assert rows(project)[0]["sender_name"] == hostile
