@@ -304,8 +304,8 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
     # crash left half-sent is dealt with first.
     with open_intake(context.config, clock=context.clock) as intake:
         queued = intake.register.requeue(reply_id)
-        sent, failed = intake.send_due(reply_id=reply_id)
-    click.echo(f"{queued} notice(s) queued again; {sent} sent, {failed} not sent")
+        counts = intake.send_due(reply_id=reply_id)
+    click.echo(f"{queued} notice(s) queued again; {counts.line()}")
 
 
 @register.command("export")

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 __all__ = [
     "CleartextRefused",
     "ServerUrl",
+    "cleartext_warning",
     "describe_error",
     "is_loopback",
     "make_ssl_context",
@@ -148,6 +149,20 @@ def require_encryption_or_loopback(
         f"STARTTLS and the host is outside 127.0.0.0/8 and ::1; use {secure_scheme}:// "
         "or enable STARTTLS on the server"
     )
+
+
+def cleartext_warning(host: str, encrypted: bool, peer: str) -> str | None:
+    """The warning for a session that carries mail unencrypted beyond loopback, or None.
+
+    No password is at stake (:func:`require_encryption_or_loopback` refuses those), yet
+    every notice carries a candidate's name, address and application details. ``peer``
+    is the address the socket is connected to.
+    """
+    if encrypted or is_loopback(peer):
+        return None
+    where = host if peer == host else f"{host} ({peer})"
+    return (f"{where} offers no STARTTLS: notices go to it in clear text across the network; "
+            "use smtps:// or enable STARTTLS on the server")
 
 
 @functools.cache

@@ -35,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from intake_bot.archive import Archive
 from intake_bot.clock import Clock, now_utc, utc_text
@@ -60,6 +60,7 @@ from intake_bot.register import (
 from intake_bot.rules import told_to_candidate
 from intake_bot.transport import (
     PermanentFailure,
+    PossiblyDelivered,
     ServerUnavailable,
     TemporaryFailure,
     Transport,
@@ -89,6 +90,39 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: What became of one notice sent: the :class:`SendCounts` field it counts in.
+Outcome = Literal["sent", "retrying", "failed"]
+
+
+@dataclass
+class SendCounts:
+    """What a round of sending did with the notices that were due."""
+
+    sent: int = 0
+    retrying: int = 0  # not sent now; tried again later
+    failed: int = 0  # not sent, and left failed for a human (refused, or given up)
+
+    def count(self, outcome: Outcome) -> None:
+        """Count one notice's outcome."""
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def add(self, other: SendCounts) -> None:
+        """Add another round's counts to these."""
+        self.sent += other.sent
+        self.retrying += other.retrying
+        self.failed += other.failed
+
+    def line(self) -> str:
+        """``5 notices sent, 1 to be retried, 1 failed (not retried; see `replies retry`)``:
+        only what happened, each saying what comes next."""
+        parts = [f"{self.sent} notice{'s' if self.sent != 1 else ''} sent"]
+        if self.retrying:
+            parts.append(f"{self.retrying} to be retried")
+        if self.failed:
+            parts.append(f"{self.failed} failed (not retried; see `replies retry`)")
+        return ", ".join(parts)
+
+
 @dataclass
 class CycleSummary:
     """What one cycle did, for the closing log line and the command line."""
@@ -97,12 +131,16 @@ class CycleSummary:
     already_registered: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    sent: int = 0
-    send_failures: int = 0
+    notices: SendCounts = field(default_factory=SendCounts)
     move_failures: int = 0
     unavailable: str | None = None  # why the notices could not be sent this cycle
     # Ids, not rows: a 10,000-message cycle must not hold 10,000 rows in memory.
     registered: list[int] = field(default_factory=list)
+
+    @property
+    def sent(self) -> int:
+        """How many notices went out."""
+        return self.notices.sent
 
     def line(self) -> str:
         """``cycle: 6 messages (accepted 2, rejected 3, ignored 1); reasons late 2; 5 notices sent``."""
@@ -110,9 +148,7 @@ class CycleSummary:
         text = f"cycle: {self.handled} message{'s' if self.handled != 1 else ''} ({statuses})"
         if self.reasons:
             text += "; reasons " + ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
-        text += f"; {self.sent} notice{'s' if self.sent != 1 else ''} sent"
-        if self.send_failures:
-            text += f", {self.send_failures} not sent (will retry)"
+        text += f"; {self.notices.line()}"
         if self.already_registered:
             text += f"; {self.already_registered} already registered"
         if self.move_failures:
@@ -301,14 +337,15 @@ class Intake:
 
     # -- notices ---------------------------------------------------------------------
 
-    def send_due(self, submission_id: int | None = None, reply_id: int | None = None) -> tuple[int, int]:
-        """Send the notices that are due; returns (sent, failed attempts)."""
+    def send_due(self, submission_id: int | None = None,
+                 reply_id: int | None = None) -> SendCounts:
+        """Send the notices that are due; returns what became of them."""
         now = self.clock()
         if submission_id is not None:
             replies = self.register.pending_replies_of(submission_id)
         else:
             replies = self.register.pending_replies(now, reply_id)
-        sent = failed = 0
+        counts = SendCounts()
         for reply in replies:
             if self.unavailable is not None:
                 break
@@ -317,13 +354,11 @@ class Intake:
             if not self.register.claim_reply(reply["id"]):
                 continue  # another sender took it meanwhile
             crash_point("sending")
-            if self._send(reply, now):
-                sent += 1
-            else:
-                failed += 1
-        return sent, failed
+            counts.count(self._send(reply, now))
+        return counts
 
-    def _send(self, reply: dict[str, Any], now: dt.datetime) -> bool:
+    def _send(self, reply: dict[str, Any], now: dt.datetime) -> Outcome:
+        """Send one claimed notice; returns what became of it."""
         try:
             self.transport.send(reply["content"], self.config.from_addr_spec,
                                 [reply["recipient"]])
@@ -331,27 +366,38 @@ class Intake:
             self.register.mark_attempt_failed(reply["id"], str(error), True, None)
             log.warning("notice %s to reply %s refused for good: %s", reply["message_id"],
                         reply["id"], error)
-            return False
+            return "failed"
+        except PossiblyDelivered as error:
+            status = self.register.mark_in_doubt(reply["id"], str(error),
+                                                 now + self._backoff(reply))
+            log.warning("notice %s (reply %s) may have arrived: %s; %s", reply["message_id"],
+                        reply["id"], error, "sent again once at most" if status == "pending"
+                        else "in doubt twice: left failed for a human")
+            return "retrying" if status == "pending" else "failed"
         except TemporaryFailure as error:
             if isinstance(error, ServerUnavailable):
                 self.unavailable = error
             attempts = reply["attempts"] + 1
             give_up = attempts >= MAX_SEND_ATTEMPTS
-            backoff = min(dt.timedelta(seconds=self.config.poll_seconds * 2 ** attempts),
-                          MAX_BACKOFF)
-            self.register.mark_attempt_failed(reply["id"], str(error), give_up, now + backoff)
-            log.warning("notice %s not sent (attempt %d, retry after %s): %s",
-                        reply["message_id"], attempts, utc_text(now + backoff), error)
-            return False
+            retry_at = now + self._backoff(reply)
+            self.register.mark_attempt_failed(reply["id"], str(error), give_up, retry_at)
+            log.warning("notice %s not sent (attempt %d, %s): %s", reply["message_id"], attempts,
+                        "given up" if give_up else f"retry after {utc_text(retry_at)}", error)
+            return "failed" if give_up else "retrying"
         except Exception as error:  # noqa: BLE001 - a notice that breaks sending waits for a human
             reason = clean_text(f"{type(error).__name__}: {error}", 500)
             self.register.mark_attempt_failed(reply["id"], reason, True, None)
             log.warning("notice %s to reply %s cannot be sent: %s", reply["message_id"],
                         reply["id"], reason)
-            return False
+            return "failed"
         crash_point("sent")
         self.register.mark_sent(reply["id"], now)
-        return True
+        return "sent"
+
+    def _backoff(self, reply: dict[str, Any]) -> dt.timedelta:
+        """How long a notice waits after a failed attempt: doubling, at most six hours."""
+        return min(dt.timedelta(seconds=self.config.poll_seconds * 2 ** (reply["attempts"] + 1)),
+                   MAX_BACKOFF)
 
     def recover_interrupted_sends(self) -> None:
         """Requeue notices whose send a crash cut short; fail those cut short twice."""
@@ -436,9 +482,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
             finally:
                 # Also when fetching failed: what is recorded and answered may leave.
                 _file(intake, mailbox, handled, summary)
-            sent, failed = intake.send_due()
-            summary.sent += sent
-            summary.send_failures += failed
+            summary.notices.add(intake.send_due())
             summary.unavailable = str(intake.unavailable) if intake.unavailable else None
     finally:
         mailbox.close()
@@ -479,9 +523,7 @@ def _handle(intake: Intake, item: MailItem, prepared: Prepared,
         summary.registered.append(row["id"])
     else:
         summary.already_registered += 1
-    sent, failed = intake.send_due(submission_id=row["id"])
-    summary.sent += sent
-    summary.send_failures += failed
+    summary.notices.add(intake.send_due(submission_id=row["id"]))
     crash_point("answered")
     config = intake.config
     folder = config.quarantine_folder if row["status"] == "quarantined" else config.processed_folder

@@ -476,23 +476,39 @@ class Register:
     def recover_interrupted_sends(self) -> list[dict[str, Any]]:
         """Deal with notices left ``sending`` by a process that died while sending them.
 
-        Such a notice may have reached the server. It is queued once more; one cut short
-        a second time is marked failed for a human, so no notice goes out more than twice.
-        Call this only while holding the cycle lock. Returns the notices dealt with.
+        Such a notice may have reached the server: see :meth:`mark_in_doubt`. Call this
+        only while holding the cycle lock. Returns the notices dealt with, each with its
+        new ``status``.
         """
         with self._transaction():
             found = list(self.db.query(
-                "SELECT id, message_id, interrupted FROM replies WHERE status = 'sending'"))
+                "SELECT id, message_id FROM replies WHERE status = 'sending'"))
             for reply in found:
-                again = reply["interrupted"] >= 1
-                reply["status"] = "failed" if again else "pending"
-                self.db.execute(
-                    "UPDATE replies SET status = ?, interrupted = interrupted + 1, "
-                    "attempts = attempts + 1, next_attempt_at = NULL, last_error = ? WHERE id = ?",
-                    [reply["status"], "sending was cut short twice; it may have arrived: check "
-                     "before retrying" if again else "sending was cut short; sent again",
-                     reply["id"]])
+                reply["status"] = self._note_doubt(reply["id"], "sending was cut short", None)
         return found
+
+    def mark_in_doubt(self, reply_id: int, error: str, retry_at: dt.datetime) -> str:
+        """Note a send that may have arrived: the session broke after the message went out.
+
+        The notice is queued once more (from ``retry_at``); one in doubt a second time,
+        whether a crash or a broken session cut it short, is marked failed for a human, so
+        that no notice goes out more than twice. Returns the notice's new status.
+        """
+        with self._transaction():
+            return self._note_doubt(reply_id, error, retry_at)
+
+    def _note_doubt(self, reply_id: int, error: str, retry_at: dt.datetime | None) -> str:
+        again = self.db.execute("SELECT interrupted FROM replies WHERE id = ?",
+                                [reply_id]).fetchone()[0] >= 1
+        self.db.execute(
+            "UPDATE replies SET status = ?, interrupted = interrupted + 1, "
+            "attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+            ["failed" if again else "pending",
+             None if again or retry_at is None else utc_text(retry_at),
+             (f"{error}; cut short twice, it may have arrived: check before retrying" if again
+              else f"{error}; it may have arrived: sent again once at most")[:500],
+             reply_id])
+        return "failed" if again else "pending"
 
     def mark_sent(self, reply_id: int, now: dt.datetime) -> None:
         with self._transaction():
@@ -510,12 +526,16 @@ class Register:
                  utc_text(retry_at) if retry_at else None, reply_id])
 
     def requeue(self, reply_id: int | None) -> int:
-        """Put failed (or all unsent) notices back in the queue for an immediate retry."""
+        """Put failed (or all unsent) notices back in the queue for an immediate retry.
+
+        Without an id, notices that may have arrived twice already (cut short twice) stay
+        failed: a human retries those one by one, having checked.
+        """
         with self._transaction():
             if reply_id is None:
                 cursor = self.db.execute(
                     "UPDATE replies SET status = 'pending', next_attempt_at = NULL "
-                    "WHERE status IN ('pending', 'failed')")
+                    "WHERE status IN ('pending', 'failed') AND interrupted < 2")
             else:
                 cursor = self.db.execute(
                     "UPDATE replies SET status = 'pending', next_attempt_at = NULL "

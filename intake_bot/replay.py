@@ -64,8 +64,9 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
     if not new:
         return ReplayOutcome(submission_id, False, f"#{submission_id}: the same message is "
                              f"registered as #{new_row['id']}: left quarantined")
-    sent, failed = intake.send_due(submission_id=new_row["id"])
-    notice = "notice sent" if sent else "notice not sent (will retry)" if failed else "no notice"
+    counts = intake.send_due(submission_id=new_row["id"])
+    notice = ("notice sent" if counts.sent else "notice not sent (will retry)" if counts.retrying
+              else "notice failed (see `replies retry`)" if counts.failed else "no notice")
     reasons = ", ".join(json_list(new_row["reasons"])) or "no reasons"
     line = (f"#{submission_id} {new_row['message_id'] or '(no Message-ID)'}: quarantined -> "
             f"{new_row['status']} {new_row['reference'] or '-'} ({reasons}); {notice}")

@@ -403,11 +403,18 @@ class SinkHandler:
         self.logins: list[str] = []
         self._users = users or {}
         self._data_replies: deque[str] = deque()
+        self._drops_after_data: int | None = 0
         self._refused: dict[str, str] = {}
 
     def answer_next(self, count: int, reply: str) -> None:
         """Answer the next ``count`` messages' DATA with ``reply``, e.g. ``"451 4.3.0 Later"``."""
         self._data_replies.extend([reply] * count)
+
+    def drop_after_data(self, count: int | None = 1) -> None:
+        """Keep the next ``count`` messages (every one from now on when None), then close the
+        connection without answering: the client never hears the ``250`` (a link cut after
+        the message went out). ``count=0`` answers normally again."""
+        self._drops_after_data = count
 
     def refuse_recipient(self, address: str, reply: str = "550 5.1.1 No such user") -> None:
         """Answer RCPT TO ``address`` with ``reply`` from now on."""
@@ -440,6 +447,11 @@ class SinkHandler:
         self.received.append(
             ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), content)
         )
+        if self._drops_after_data != 0:
+            if self._drops_after_data is not None:
+                self._drops_after_data -= 1
+            # Closed before the reply is written: asyncio drops the "250" aiosmtpd sends.
+            server.transport.close()
         return "250 OK"
 
     def authenticate(

@@ -138,3 +138,20 @@ def test_describe_error_is_short_and_on_one_line() -> None:
     )
     assert netsec.describe_error(TimeoutError()) == "timed out"
     assert netsec.describe_error(RuntimeError("two\nlines")) == "two lines"
+
+
+@pytest.mark.parametrize(("host", "encrypted", "peer", "warning"), [
+    ("mail.example.org", False, "192.0.2.10",
+     "mail.example.org (192.0.2.10) offers no STARTTLS: notices go to it in clear text"),
+    ("192.0.2.10", False, "192.0.2.10", "192.0.2.10 offers no STARTTLS"),
+    ("mail.example.org", True, "192.0.2.10", None),
+    ("localhost", False, "127.0.0.1", None),
+    ("localhost", False, "::1", None),
+])
+def test_clear_text_off_loopback_is_warned_about(host: str, encrypted: bool, peer: str,
+                                                 warning: str | None) -> None:
+    found = netsec.cleartext_warning(host, encrypted, peer)
+    if warning is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(warning) and "\n" not in found

@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from intake_bot.transport import PermanentFailure, TemporaryFailure
+from intake_bot.transport import PermanentFailure, PossiblyDelivered, TemporaryFailure
 from intake_bot.transport.smtp import SmtpTransport
 from tests.fixtures_servers import SinkFactory
 from tests.servers import SmtpSink, TestCA, free_port
@@ -149,6 +149,38 @@ def test_a_dropped_connection_is_reopened_once(smtp_sink_factory: SinkFactory) -
 
     assert len(sink.received) == 2
     assert sink.connections == 2
+
+
+def test_a_session_cut_after_the_message_went_out_is_not_resent(
+    smtp_sink: SmtpSink, transport: SmtpTransport
+) -> None:
+    transport.send(notice("First"), BOT, [CANDIDATE])  # a reused connection, as in a cycle
+    smtp_sink.handler.drop_after_data(1)
+
+    with pytest.raises(PossiblyDelivered, match="no answer after the message was sent"):
+        transport.send(notice("Second"), BOT, [CANDIDATE])
+    assert [mail.message()["Subject"] for mail in smtp_sink.received] == ["First", "Second"]
+
+    transport.send(notice("Third"), BOT, [CANDIDATE])  # a new connection, a normal answer
+    assert len(smtp_sink.received) == 3 and smtp_sink.connections == 2
+
+
+def test_a_cut_before_the_message_went_out_is_retried_at_once(
+    smtp_sink: SmtpSink, transport: SmtpTransport
+) -> None:
+    transport.send(notice("First"), BOT, [CANDIDATE])
+    smtp_sink.handler.answer_next(1, "421 4.3.2 Shutting down")  # answered: nothing queued
+
+    transport.send(notice("Second"), BOT, [CANDIDATE])
+
+    assert [mail.message()["Subject"] for mail in smtp_sink.received] == ["First", "Second"]
+
+
+def test_clear_text_on_loopback_is_not_warned_about(
+    smtp_sink: SmtpSink, transport: SmtpTransport, caplog: pytest.LogCaptureFixture
+) -> None:
+    transport.send(notice(), BOT, [CANDIDATE])
+    assert "clear text" not in caplog.text
 
 
 def test_a_server_gone_for_good_is_temporary(smtp_sink: SmtpSink, transport: SmtpTransport) -> None:

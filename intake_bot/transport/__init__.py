@@ -12,6 +12,7 @@ from pathlib import Path
 from intake_bot.config import Config
 from intake_bot.transport.base import (
     PermanentFailure,
+    PossiblyDelivered,
     ServerUnavailable,
     TemporaryFailure,
     Transport,
@@ -30,5 +31,5 @@ def open_transport(config: Config) -> Transport:
     return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))
 
 
-__all__ = ["PermanentFailure", "ServerUnavailable", "TemporaryFailure", "Transport",
-           "open_transport"]
+__all__ = ["PermanentFailure", "PossiblyDelivered", "ServerUnavailable", "TemporaryFailure",
+           "Transport", "open_transport"]

@@ -15,6 +15,12 @@ class ServerUnavailable(TemporaryFailure):
     """The server cannot be reached, secured or logged in to: nothing can be sent now."""
 
 
+class PossiblyDelivered(TemporaryFailure):
+    """The whole message went out but the server's answer never came (the connection broke
+    or timed out after the final ``.``): the server may have queued it, so sending it again
+    may deliver a second copy. The pipeline sends such a notice again at most once."""
+
+
 class PermanentFailure(Exception):
     """The notice was refused for good (5xx): do not try again automatically."""
 
@@ -25,7 +31,8 @@ class Transport(Protocol):
     def send(self, message: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
         """Send one message, exactly the bytes the register recorded (line ends aside).
 
-        Raises :class:`TemporaryFailure` or :class:`PermanentFailure`.
+        Raises :class:`TemporaryFailure` (:class:`PossiblyDelivered` when the message may
+        have arrived all the same) or :class:`PermanentFailure`.
         """
         ...
 

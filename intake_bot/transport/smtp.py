@@ -9,16 +9,20 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intake_bot import netsec
 from intake_bot.transport.base import (
     PermanentFailure,
+    PossiblyDelivered,
     ServerUnavailable,
     TemporaryFailure,
     header_section,
     message_id_of,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,8 @@ class SmtpTransport:
         self._ssl_context = ssl_context or netsec.make_ssl_context()
         self._timeout_s = timeout_s
         self._local_hostname = local_hostname
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _Smtp | None = None
+        self._warned_clear_text = False
         if password and not user:
             logger.warning(
                 "SMTP %s: a password is set but the URL names no user: not logging in", host
@@ -141,13 +146,17 @@ class SmtpTransport:
             except smtplib.SMTPNotSupportedError as exc:
                 # E.g. a non-ASCII address to a server without SMTPUTF8: retrying will not help.
                 raise PermanentFailure(f"{self._where}: {netsec.describe_error(exc)}") from exc
-            except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
-                dropped = exc
-            except OSError as exc:
-                # A timeout or other failure mid-message: the server may hold the message
-                # already, so it is not sent again at once.
+            except OSError as exc:  # the connection broke or timed out: no answer came
                 self._drop()
-                raise TemporaryFailure(f"{self._where}: sending failed: {_describe(exc)}") from exc
+                if smtp.message_sent:
+                    # The server may have queued it: another copy now could be a duplicate.
+                    raise PossiblyDelivered(f"{self._where}: no answer after the message was "
+                                            f"sent: {_describe(exc)}") from exc
+                if not isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+                    # A timeout or other failure mid-message: not sent again at once.
+                    raise TemporaryFailure(
+                        f"{self._where}: sending failed: {_describe(exc)}") from exc
+                dropped = exc
             else:
                 if refused:
                     logger.warning(
@@ -190,13 +199,13 @@ class SmtpTransport:
         if smtp is not None:
             smtp.close()
 
-    def _session(self) -> smtplib.SMTP:
+    def _session(self) -> _Smtp:
         """Return the open connection, or open, secure and log in a new one."""
         if self._smtp is not None:
             return self._smtp
         try:
             if self._implicit_tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                smtp: _Smtp = _SmtpSsl(
                     self.host,
                     self.port,
                     self._local_hostname or _ehlo_name(),
@@ -204,7 +213,7 @@ class SmtpTransport:
                     context=self._ssl_context,
                 )
             else:
-                smtp = smtplib.SMTP(
+                smtp = _Smtp(
                     self.host, self.port, self._local_hostname or _ehlo_name(),
                     timeout=self._timeout_s,
                 )
@@ -226,10 +235,20 @@ class SmtpTransport:
                 f"{self._where}: cannot start a session: {_describe(exc)}"
             ) from exc
         logger.debug("%s: connected (%s)", self._where, "TLS" if encrypted else "clear text")
+        if not encrypted:
+            self._warn_clear_text(smtp)
         self._smtp = smtp
         return smtp
 
-    def _start_session(self, smtp: smtplib.SMTP) -> bool:
+    def _warn_clear_text(self, smtp: _Smtp) -> None:
+        """Warn once per transport, so once a cycle, when notices leave loopback unencrypted."""
+        assert smtp.sock is not None
+        warning = netsec.cleartext_warning(self.host, False, smtp.sock.getpeername()[0])
+        if warning and not self._warned_clear_text:
+            self._warned_clear_text = True
+            logger.warning("SMTP %s", warning)
+
+    def _start_session(self, smtp: _Smtp) -> bool:
         """Greet, upgrade with STARTTLS when offered, log in if configured; True when encrypted."""
         smtp.ehlo_or_helo_if_needed()
         encrypted = self._implicit_tls
@@ -244,6 +263,24 @@ class SmtpTransport:
             )
             smtp.login(self.user, self._password)
         return encrypted
+
+
+class _Smtp(smtplib.SMTP):
+    """smtplib's client, knowing whether the end of a message went out before a failure."""
+
+    #: True once a message's last line (CRLF "." CRLF) is handed to the network, until the
+    #: next command: a connection lost then may have delivered the message.
+    message_sent = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        self.message_sent = False
+        super().send(s)
+        # smtplib's data() sends the whole message, ending in CRLF "." CRLF, in one call.
+        self.message_sent = isinstance(s, bytes) and s.endswith(b"\r\n.\r\n")
+
+
+class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
+    """The same over implicit TLS."""
 
 
 @functools.cache

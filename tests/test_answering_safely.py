@@ -1,0 +1,78 @@
+"""Answering safely, end to end with Dovecot and aiosmtpd: two copies at most."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+
+from intake_bot.pipeline import run_cycle
+from tests.conftest import brussels
+from tests.mail import application, blank_pdf
+from tests.readback import replies, rows
+
+pytestmark = pytest.mark.servers
+ON_TIME = brussels("2026-06-10T10:00:00")
+START = dt.datetime(2026, 6, 10, 9, tzinfo=dt.UTC)
+
+
+def pdf_application(sender: str, **kwargs) -> bytes:
+    return application(sender=sender,
+                       attachments=[("Application.pdf", blank_pdf(2), "application/pdf")], **kwargs)
+
+
+def copies(sink) -> Counter[str]:
+    """How many copies of a notice each recipient's server holds."""
+    return Counter(mail.rcpt_tos[0] for mail in sink.received)
+
+
+def test_a_session_cut_after_data_sends_the_notice_again_once(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application("alice@example.net"), ON_TIME)
+    dovecot.append("INBOX", pdf_application("bob@example.net"), ON_TIME)
+    sink.handler.drop_after_data(1)  # Alice's notice is queued, the "250" never comes
+
+    first = run_cycle(project.config, clock=lambda: START)
+    assert copies(sink) == {"alice@example.net": 1, "bob@example.net": 1}
+    alice, bob = replies(project)
+    assert (alice["status"], alice["interrupted"]) == ("pending", 1)
+    assert "it may have arrived: sent again once at most" in alice["last_error"]
+    assert bob["status"] == "sent"
+    assert "1 notice sent, 1 to be retried" in first.line()
+
+    run_cycle(project.config, clock=lambda: START + dt.timedelta(minutes=1))
+    assert copies(sink)["alice@example.net"] == 1  # not at once: after its back-off
+    run_cycle(project.config, clock=lambda: START + dt.timedelta(hours=1))
+    assert copies(sink) == {"alice@example.net": 2, "bob@example.net": 1}
+    assert replies(project)[0]["status"] == "sent"
+
+
+def test_persistent_cuts_after_data_never_give_a_candidate_more_than_two_copies(served):
+    project, dovecot, sink = served
+    for name in ("alice", "bob", "carol"):
+        dovecot.append("INBOX", pdf_application(f"{name}@example.net"), ON_TIME)
+    sink.handler.drop_after_data(None)
+
+    lines = [run_cycle(project.config, clock=lambda hours=hours: START + dt.timedelta(hours=hours)
+                       ).line() for hours in range(0, 60, 6)]
+
+    assert copies(sink) == {f"{name}@example.net": 2 for name in ("alice", "bob", "carol")}
+    assert all(r["status"] == "failed" and r["interrupted"] == 2 for r in replies(project))
+    assert all("cut short twice, it may have arrived: check before retrying" in r["last_error"]
+               for r in replies(project))
+    assert "0 notices sent, 3 to be retried" in lines[0]
+    assert "0 notices sent, 3 failed (not retried; see `replies retry`)" in lines[1]
+    assert [r["status"] for r in rows(project)] == ["accepted"] * 3
+
+
+@pytest.mark.parametrize(("reply", "said"), [
+    ("550 5.7.1 Message rejected", "0 notices sent, 1 failed (not retried"),
+    ("451 4.3.0 Try again later", "0 notices sent, 1 to be retried"),
+])
+def test_the_cycle_line_says_what_is_retried(served, reply: str, said: str):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application("alice@example.net"), ON_TIME)
+    sink.handler.answer_next(1, reply)
+    assert said in run_cycle(project.config, clock=lambda: START).line()
+
