@@ -227,8 +227,15 @@ NOTICES = Section((
     Setting("templates", Location(), None,
             "optional folder of template overrides (see [notices and templates](notices.md))"),
     Setting("max_per_address_per_day", Integer(0), 5,
-            "at most this many notices to one address in 24 hours (default 5); past it the "
-            "submission is registered with `notice_skipped` set"),
+            "at most this many notices to one mailbox in 24 hours, whatever the case or "
+            "`+tag` of its address (default 5); past it the submission is registered with "
+            "`notice_skipped = \"cap\"` and not answered"),
+    Setting("max_per_domain_per_hour", Integer(1), 20,
+            "at most this many notices sent to one domain in an hour (default 20); past it a "
+            "notice waits, `pending`, until a place frees up"),
+    Setting("max_per_hour", Integer(1), 500,
+            "at most this many notices sent in an hour in all (default 500); past it a notice "
+            "waits, `pending`, until a place frees up"),
 ))
 
 LIMITS = Section((
@@ -419,6 +426,8 @@ class Config:
     vacancies: tuple[Vacancy, ...]
     templates_path: Path | None = None
     max_notices_per_address_per_day: int = 5
+    max_notices_per_domain_per_hour: int = 20
+    max_notices_per_hour: int = 500
     max_message_bytes: int = 25_000_000
     digest_recruiters: tuple[str, ...] = ()
     digest_hour: int = 8
@@ -481,6 +490,8 @@ def load_config(path: Path | str) -> Config:
         vacancies=vacancies,
         templates_path=notices["templates"],
         max_notices_per_address_per_day=notices["max_per_address_per_day"],
+        max_notices_per_domain_per_hour=notices["max_per_domain_per_hour"],
+        max_notices_per_hour=notices["max_per_hour"],
         max_message_bytes=settings["limits"]["max_message_bytes"],
         digest_recruiters=digest["recruiters"],
         digest_hour=digest["hour"],

@@ -15,7 +15,9 @@ def describe_config(config: Config, now: dt.datetime) -> list[str]:
         f"mailbox: {config.mailbox_url} (processed -> {config.processed_folder}, "
         f"quarantine -> {config.quarantine_folder})",
         f"notices: {config.smtp_url} from {config.from_address} "
-        f"(at most {config.max_notices_per_address_per_day} per address per day)",
+        f"(at most {config.max_notices_per_address_per_day} per address per day, "
+        f"{config.max_notices_per_domain_per_hour} per domain and "
+        f"{config.max_notices_per_hour} in all per hour)",
         f"register: {config.register_path}",
         f"documents: {config.documents_path}",
         f"schedule: a cycle every {config.poll_seconds} s",

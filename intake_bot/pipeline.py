@@ -90,6 +90,10 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: Why a message owed a notice got none (``notice_skipped``): the address had its notices
+#: for the day.
+UNANSWERED = ("cap",)
+
 #: What became of one notice sent: the :class:`SendCounts` field it counts in.
 Outcome = Literal["sent", "retrying", "failed"]
 
@@ -101,6 +105,7 @@ class SendCounts:
     sent: int = 0
     retrying: int = 0  # not sent now; tried again later
     failed: int = 0  # not sent, and left failed for a human (refused, or given up)
+    waiting: int = 0  # held back by an hourly cap; they go when it allows
 
     def count(self, outcome: Outcome) -> None:
         """Count one notice's outcome."""
@@ -111,15 +116,18 @@ class SendCounts:
         self.sent += other.sent
         self.retrying += other.retrying
         self.failed += other.failed
+        self.waiting += other.waiting
 
     def line(self) -> str:
-        """``5 notices sent, 1 to be retried, 1 failed (not retried; see `replies retry`)``:
-        only what happened, each saying what comes next."""
+        """``5 notices sent, 1 to be retried, 1 failed (not retried; see `replies retry`),
+        2 waiting for an hourly cap``: only what happened, each saying what comes next."""
         parts = [f"{self.sent} notice{'s' if self.sent != 1 else ''} sent"]
         if self.retrying:
             parts.append(f"{self.retrying} to be retried")
         if self.failed:
             parts.append(f"{self.failed} failed (not retried; see `replies retry`)")
+        if self.waiting:
+            parts.append(f"{self.waiting} waiting for an hourly cap")
         return ", ".join(parts)
 
 
@@ -132,6 +140,7 @@ class CycleSummary:
     statuses: Counter[str] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
     notices: SendCounts = field(default_factory=SendCounts)
+    unanswered: Counter[str] = field(default_factory=Counter)  # owed a notice, none queued
     move_failures: int = 0
     unavailable: str | None = None  # why the notices could not be sent this cycle
     # Ids, not rows: a 10,000-message cycle must not hold 10,000 rows in memory.
@@ -149,6 +158,9 @@ class CycleSummary:
         if self.reasons:
             text += "; reasons " + ", ".join(f"{k} {v}" for k, v in sorted(self.reasons.items()))
         text += f"; {self.notices.line()}"
+        if self.unanswered:
+            text += "; not answered: " + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.unanswered.items()))
         if self.already_registered:
             text += f"; {self.already_registered} already registered"
         if self.move_failures:
@@ -244,8 +256,9 @@ class Intake:
             raise
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return self._quarantine(item, prepared, error, replacing), True
-        log.info("%s %s %s reasons=%s flags=%s", row["message_id"] or "(no Message-ID)",
-                 row["reference"] or "-", row["status"], row["reasons"], row["flags"])
+        log.info("%s %s %s reasons=%s flags=%s%s", row["message_id"] or "(no Message-ID)",
+                 row["reference"] or "-", row["status"], row["reasons"], row["flags"],
+                 _not_answered(row))
         return row, True
 
     def _record(self, entry: NewSubmission, render: NoticeRenderer | None,
@@ -339,22 +352,38 @@ class Intake:
 
     def send_due(self, submission_id: int | None = None,
                  reply_id: int | None = None) -> SendCounts:
-        """Send the notices that are due; returns what became of them."""
+        """Send the notices that are due, within the hourly caps; returns what became of them."""
         now = self.clock()
         if submission_id is not None:
             replies = self.register.pending_replies_of(submission_id)
         else:
             replies = self.register.pending_replies(now, reply_id)
         counts = SendCounts()
+        waits: list[tuple[int, dt.datetime, str]] = []
+        full: tuple[dt.datetime, str] | None = None  # max_per_hour reached: all others wait
         for reply in replies:
             if self.unavailable is not None:
                 break
+            cap = full or self.register.hourly_cap(
+                reply["recipient_domain"], now, self.config.max_notices_per_domain_per_hour,
+                self.config.max_notices_per_hour)
+            if cap is not None:
+                until, setting = cap
+                if setting == "max_per_hour":
+                    full = cap
+                waits.append((reply["id"], until, f"waiting until {utc_text(until)}: "
+                              f"[notices] {setting} reached"))
+                continue
             # The claim is durable before a byte goes out: after a crash the register
             # knows this notice may have left, and resends it at most once.
             if not self.register.claim_reply(reply["id"]):
                 continue  # another sender took it meanwhile
             crash_point("sending")
             counts.count(self._send(reply, now))
+        if waits:
+            # One transaction for all: on a deadline night thousands may wait at once.
+            self.register.postpone(waits)
+            counts.waiting = len(waits)
         return counts
 
     def _send(self, reply: dict[str, Any], now: dt.datetime) -> Outcome:
@@ -490,6 +519,12 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
     return summary
 
 
+def _not_answered(row: dict[str, Any]) -> str:
+    """`` not answered: cap`` for a message owed a notice that gets none."""
+    skipped = row["notice_skipped"]
+    return f" not answered: {skipped}" if skipped in UNANSWERED else ""
+
+
 def _decided_ahead(intake: Intake, items: Iterable[MailItem], helpers: ThreadPoolExecutor
                    ) -> Iterator[tuple[MailItem, Future[Prepared]]]:
     """Yield each message with its decision, up to ``LOOKAHEAD`` more under way in ``helpers``.
@@ -520,6 +555,8 @@ def _handle(intake: Intake, item: MailItem, prepared: Prepared,
         summary.handled += 1
         summary.statuses[row["status"]] += 1
         summary.reasons.update(json_list(row["reasons"]))
+        if row["notice_skipped"] in UNANSWERED:
+            summary.unanswered[row["notice_skipped"]] += 1
         summary.registered.append(row["id"])
     else:
         summary.already_registered += 1

@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from intake_bot.addresses import fold_address, fold_domain
 from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.clock import utc_text
 from intake_bot.json_columns import json_text
@@ -27,6 +28,7 @@ STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "supe
 REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
 
 migrations = Migrations("intake-bot")
+HOUR = dt.timedelta(hours=1)
 
 
 @migrations()
@@ -144,6 +146,26 @@ def m004_indexes_for_bursts(db: Database) -> None:
     db.execute("DROP INDEX replies_recipient")
     db.execute("CREATE INDEX replies_recipient ON replies (lower(recipient), created_at)")
     db.execute("CREATE INDEX replies_submission ON replies (submission_id)")
+
+
+@migrations()
+def m005_notice_caps(db: Database) -> None:
+    """Each notice's mailbox (``victim+1@`` is ``victim@``) and domain, for the notice caps.
+
+    The per-address cap compared ``lower(recipient)``, so ten ``+tags`` were ten addresses;
+    the hourly caps count the notices sent to a domain and overall in the past hour. Notices
+    already queued or sent get their folded address here, so that the caps count them too.
+    """
+    db.execute("ALTER TABLE replies ADD COLUMN recipient_key TEXT")
+    db.execute("ALTER TABLE replies ADD COLUMN recipient_domain TEXT")
+    db.conn.executemany(
+        "UPDATE replies SET recipient_key = ?, recipient_domain = ? WHERE id = ?",
+        [(fold_address(recipient), fold_domain(recipient), reply_id)
+         for reply_id, recipient in db.execute("SELECT id, recipient FROM replies").fetchall()])
+    db.execute("DROP INDEX replies_recipient")
+    db.execute("CREATE INDEX replies_recipient ON replies (recipient_key, created_at)")
+    db.execute("CREATE INDEX replies_domain_sent ON replies (recipient_domain, sent_at)")
+    db.execute("CREATE INDEX replies_sent ON replies (sent_at)")
 
 
 @dataclass(frozen=True)
@@ -323,7 +345,7 @@ class Register:
             raise RegisterError(f"{self.path}: write failed: {error}") from error
 
     def record(self, entry: NewSubmission, render: NoticeRenderer | None,
-               daily_limit: int, now: dt.datetime) -> dict[str, Any]:
+               per_address_per_day: int, now: dt.datetime) -> dict[str, Any]:
         """Record one submission and queue its notice, in one transaction.
 
         A redelivered message (same dedup key) returns the existing row untouched.
@@ -351,16 +373,18 @@ class Register:
                                 [kept["id"], submission_id])
             if render is not None and entry.notice_kind:
                 notice = render(Filing(reference, kept["reference"] if kept else None, replaced))
-                skipped = self._notice_limit_reached(notice.recipient, daily_limit, now)
-                if skipped:
-                    self.db.execute("UPDATE submissions SET notice_skipped = ? WHERE id = ?",
-                                    [skipped, submission_id])
+                key = fold_address(notice.recipient)
+                if self._notices_to(key, now - dt.timedelta(days=1)) >= per_address_per_day:
+                    self.db.execute("UPDATE submissions SET notice_skipped = 'cap' WHERE id = ?",
+                                    [submission_id])
                 else:
                     self._insert("replies", {
                         "submission_id": submission_id, "kind": notice.kind,
-                        "recipient": notice.recipient, "message_id": notice.message_id,
-                        "status": "pending", "attempts": 0, "created_at": utc_text(now),
-                        "subject": notice.subject, "content": notice.content,
+                        "recipient": notice.recipient, "recipient_key": key,
+                        "recipient_domain": fold_domain(notice.recipient),
+                        "message_id": notice.message_id, "status": "pending", "attempts": 0,
+                        "created_at": utc_text(now), "subject": notice.subject,
+                        "content": notice.content,
                     })
         result = self.submission(submission_id)
         assert result is not None
@@ -406,14 +430,11 @@ class Register:
             [entry.vacancy_id, entry.sender, *params]))
         return ("superseded", rows[0]) if rows else (entry.status, None)
 
-    def _notice_limit_reached(self, recipient: str, limit: int, now: dt.datetime) -> str | None:
-        since = utc_text(now - dt.timedelta(days=1))
-        count = self.db.execute(
-            "SELECT COUNT(*) FROM replies WHERE lower(recipient) = lower(?) AND created_at > ?",
-            [recipient, since]).fetchone()[0]
-        if count >= limit:
-            return f"daily-limit: {count} notices to this address in 24 hours (limit {limit})"
-        return None
+    def _notices_to(self, recipient_key: str, since: dt.datetime) -> int:
+        """How many notices were queued for one mailbox (folded address) since a moment."""
+        return int(self.db.execute(
+            "SELECT COUNT(*) FROM replies WHERE recipient_key = ? AND created_at > ?",
+            [recipient_key, utc_text(since)]).fetchone()[0])
 
     def _row(self, entry: NewSubmission, reference: str | None, sequence: int | None,
              status: str, now: dt.datetime) -> dict[str, Any]:
@@ -451,7 +472,7 @@ class Register:
         }
 
     def replace(self, submission_id: int, entry: NewSubmission, render: NoticeRenderer | None,
-                daily_limit: int, now: dt.datetime) -> dict[str, Any]:
+                per_address_per_day: int, now: dt.datetime) -> dict[str, Any]:
         """Record ``entry`` in place of the quarantined submission ``submission_id``.
 
         One transaction removes the quarantined row and records the new outcome under the
@@ -464,7 +485,7 @@ class Register:
             if deleted != 1:
                 raise RegisterError(f"{self.path}: submission {submission_id} is not quarantined")
             return self.record(replace(entry, extra={**entry.extra, "id": submission_id}),
-                               render, daily_limit, now)
+                               render, per_address_per_day, now)
 
     def claim_reply(self, reply_id: int) -> bool:
         """Mark a pending notice ``sending`` before it goes out; False if it is not pending."""
@@ -509,6 +530,36 @@ class Register:
               else f"{error}; it may have arrived: sent again once at most")[:500],
              reply_id])
         return "failed" if again else "pending"
+
+    def hourly_cap(self, recipient_domain: str, now: dt.datetime, per_domain: int,
+                   overall: int) -> tuple[dt.datetime, str] | None:
+        """When a notice to ``recipient_domain`` may go out, if an hourly cap holds it now.
+
+        Counts the notices sent in the hour before ``now``, to that domain (at most
+        ``per_domain``) and in all (at most ``overall``). Returns the moment a place frees
+        up and the setting that holds the notice back, or None when it may go now. Reads
+        at most ``overall`` index entries, however large the register.
+        """
+        since = utc_text(now - HOUR)
+        for condition, params, cap, setting in (
+                ("", [], overall, "max_per_hour"),
+                ("recipient_domain = ? AND ", [recipient_domain], per_domain,
+                 "max_per_domain_per_hour")):
+            # The cap-th most recent notice in the window: once it leaves, one may go.
+            row = self.db.execute(
+                f"SELECT sent_at FROM replies WHERE {condition}sent_at > ? "
+                "ORDER BY sent_at DESC LIMIT 1 OFFSET ?", [*params, since, cap - 1]).fetchone()
+            if row is not None:
+                return dt.datetime.fromisoformat(row[0]) + HOUR, setting
+        return None
+
+    def postpone(self, waits: Iterable[tuple[int, dt.datetime, str]]) -> None:
+        """Hold pending notices back until a moment, in one transaction: (id, until, why)."""
+        with self._transaction():
+            self.db.conn.executemany(
+                "UPDATE replies SET next_attempt_at = ?, last_error = ? "
+                "WHERE id = ? AND status = 'pending'",
+                [(utc_text(until), why, reply_id) for reply_id, until, why in waits])
 
     def mark_sent(self, reply_id: int, now: dt.datetime) -> None:
         with self._transaction():

@@ -66,6 +66,7 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
                              f"registered as #{new_row['id']}: left quarantined")
     counts = intake.send_due(submission_id=new_row["id"])
     notice = ("notice sent" if counts.sent else "notice not sent (will retry)" if counts.retrying
+              else "notice waiting for an hourly cap" if counts.waiting
               else "notice failed (see `replies retry`)" if counts.failed else "no notice")
     reasons = ", ".join(json_list(new_row["reasons"])) or "no reasons"
     line = (f"#{submission_id} {new_row['message_id'] or '(no Message-ID)'}: quarantined -> "

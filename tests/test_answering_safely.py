@@ -1,4 +1,4 @@
-"""Answering safely, end to end with Dovecot and aiosmtpd: two copies at most."""
+"""Answering safely, end to end with Dovecot and aiosmtpd: no relay, two copies at most."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
-from tests.mail import application, blank_pdf
+from tests.mail import DRP_TITLE, application, blank_pdf
 from tests.readback import replies, rows
 
 pytestmark = pytest.mark.servers
@@ -20,6 +20,12 @@ START = dt.datetime(2026, 6, 10, 9, tzinfo=dt.UTC)
 def pdf_application(sender: str, **kwargs) -> bytes:
     return application(sender=sender,
                        attachments=[("Application.pdf", blank_pdf(2), "application/pdf")], **kwargs)
+
+
+def configure(project, settings: str) -> None:
+    """Add ``[notices]`` settings to the deployment's configuration."""
+    with project.config_path.open("a", encoding="utf-8") as config:
+        config.write(f"[notices]\n{settings}\n")
 
 
 def copies(sink) -> Counter[str]:
@@ -76,3 +82,51 @@ def test_the_cycle_line_says_what_is_retried(served, reply: str, said: str):
     sink.handler.answer_next(1, reply)
     assert said in run_cycle(project.config, clock=lambda: START).line()
 
+
+LINK = "http://evil.example/nato"
+
+
+def test_ten_hostile_applications_reach_the_victim_five_times_without_a_link(served):
+    project, dovecot, sink = served
+    for number in range(1, 11):
+        subject = (f"{DRP_TITLE} - verify at https://evil.example/unlock" if number % 2
+                   else "Job - verify your account at https://evil.example/unlock")
+        dovecot.append("INBOX", application(
+            sender=f'"Please log in at {LINK}" <attacker{number}@evil.example>',
+            subject=subject, headers={"Reply-To": f"victim+{number}@victim.example"},
+            attachments=[(f"Log in at {LINK} now.pdf", blank_pdf(1), "application/pdf")]),
+            ON_TIME)
+
+    summary = run_cycle(project.config, clock=lambda: START)
+
+    assert sorted(mail.rcpt_tos[0] for mail in sink.received) == [
+        f"victim+{number}@victim.example" for number in range(1, 6)]
+    for mail in sink.received:
+        text = mail.message().get_body(("plain",)).get_content()
+        assert "evil" not in text and "http" not in text and "log in" not in text.lower()
+        assert "Dear candidate," in text
+    assert [r["notice_skipped"] for r in rows(project)] == [None] * 5 + ["cap"] * 5
+    assert "not answered: cap 5" in summary.line()
+
+
+def test_over_an_hourly_cap_a_notice_waits_and_then_goes(served):
+    project, dovecot, sink = served
+    configure(project, "max_per_domain_per_hour = 2\nmax_per_hour = 3")
+    for name in ("alice", "bob", "carol"):
+        dovecot.append("INBOX", pdf_application(f"{name}@example.net"), ON_TIME)
+    for name in ("dan", "erin"):
+        dovecot.append("INBOX", pdf_application(f"{name}@example.com"), ON_TIME)
+
+    first = run_cycle(project.config, clock=lambda: START)
+
+    assert sorted(copies(sink)) == ["alice@example.net", "bob@example.net", "dan@example.com"]
+    assert "3 notices sent, 2 waiting for an hourly cap" in first.line()
+    waiting = {r["recipient"]: r for r in replies(project) if r["status"] == "pending"}
+    assert waiting["carol@example.net"]["next_attempt_at"] == "2026-06-10T10:00:00Z"
+    assert "max_per_domain_per_hour" in waiting["carol@example.net"]["last_error"]
+    assert "max_per_hour" in waiting["erin@example.com"]["last_error"]
+
+    later = run_cycle(project.config, clock=lambda: START + dt.timedelta(minutes=30))
+    assert len(sink.received) == 3 and "0 notices sent" in later.line()
+    run_cycle(project.config, clock=lambda: START + dt.timedelta(hours=1))
+    assert len(sink.received) == 5 and all(r["status"] == "sent" for r in replies(project))

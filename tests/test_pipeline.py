@@ -277,14 +277,16 @@ def test_notice_goes_to_reply_to_and_injection_adds_no_header(project):
     assert b"\nBcc:" not in raw_notice
 
 
-def test_daily_notice_limit(make_project):
+def test_the_daily_cap_counts_one_mailbox_whatever_its_case_and_tag(make_project):
     project = make_project(extra="[notices]\nmax_per_address_per_day = 2\n")
-    for index in range(3):
-        project.deliver(pdf_application(subject=f"hello {index}"), ON_TIME)
+    for index, sender in enumerate(["Alice+1@Example.NET", "alice+2@example.net",
+                                    "ALICE@EXAMPLE.NET", "bob+1@example.net"]):
+        project.deliver(pdf_application(subject=f"hello {index}", sender=sender), ON_TIME)
     run_cycle(project.config)
-    assert len(notices(project)) == 2
+    assert sorted(str(n["To"]) for n in notices(project)) == [
+        "Alice+1@Example.NET", "alice+2@example.net", "bob+1@example.net"]
     limited = rows(project)[2]
-    assert limited["status"] == "unmatched" and limited["notice_skipped"].startswith("daily-limit")
+    assert limited["status"] == "unmatched" and limited["notice_skipped"] == "cap"
 
 
 def test_french_candidate_gets_french_first(project):

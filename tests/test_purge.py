@@ -76,7 +76,8 @@ def test_purge_of_a_closed_vacancy(project):
                    for entry in json.loads(row["attachments"]))
     for reply in query(project, "SELECT r.* FROM replies r JOIN submissions s ON "
                                 "s.id = r.submission_id WHERE s.vacancy_id = 'DRP'"):
-        assert reply["recipient"] == "" and reply["content"] == b""
+        assert reply["recipient"] == reply["recipient_key"] == reply["recipient_domain"] == ""
+        assert reply["content"] == b""
     [other] = query(project, "SELECT * FROM submissions WHERE reference = 'SG-0001'")
     assert other["sender"] == "grace@example.net" and other["purged_at"] is None
 

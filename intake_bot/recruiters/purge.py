@@ -48,7 +48,8 @@ _BLANK_SUBMISSIONS = """
         purged_at = ?
     WHERE {where}"""
 _BLANK_REPLIES = """
-    UPDATE replies SET recipient = '', content = X'', last_error = NULL
+    UPDATE replies SET recipient = '', recipient_key = '', recipient_domain = '', content = X'',
+        last_error = NULL
     WHERE submission_id IN (SELECT id FROM submissions WHERE {where})"""
 
 
