@@ -236,6 +236,11 @@ NOTICES = Section((
     Setting("max_per_hour", Integer(1), 500,
             "at most this many notices sent in an hour in all (default 500); past it a notice "
             "waits, `pending`, until a place frees up"),
+    Setting("authserv_id", Text(), None,
+            "the authserv-id of your receiving server's `Authentication-Results` headers, "
+            "e.g. `mx.example.org`: only a From it authenticated is answered, and only then "
+            "is `Reply-To` followed; absent: senders are not checked (see [answering "
+            "safely](notices.md#answering-safely))"),
 ))
 
 LIMITS = Section((
@@ -428,6 +433,7 @@ class Config:
     max_notices_per_address_per_day: int = 5
     max_notices_per_domain_per_hour: int = 20
     max_notices_per_hour: int = 500
+    authserv_id: str | None = None
     max_message_bytes: int = 25_000_000
     digest_recruiters: tuple[str, ...] = ()
     digest_hour: int = 8
@@ -492,6 +498,7 @@ def load_config(path: Path | str) -> Config:
         max_notices_per_address_per_day=notices["max_per_address_per_day"],
         max_notices_per_domain_per_hour=notices["max_per_domain_per_hour"],
         max_notices_per_hour=notices["max_per_hour"],
+        authserv_id=notices["authserv_id"],
         max_message_bytes=settings["limits"]["max_message_bytes"],
         digest_recruiters=digest["recruiters"],
         digest_hour=digest["hour"],

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from intake_bot.authres import SenderVerdict, sender_verdict
 from intake_bot.classify import classify
 from intake_bot.config import Config, Vacancy
 from intake_bot.documents import DocumentInfo, inspect_document
@@ -36,11 +37,21 @@ class Decision:
     documents: tuple[Document, ...] = ()
     languages: tuple[str, ...] = ("en",)
     matched_form: str | None = None
+    #: Our receiving server's verdict on the From domain; None without ``authserv_id``.
+    authentication: SenderVerdict | None = None
 
     @property
     def notice(self) -> str | None:
         """The kind of notice the candidate is owed, None for ignored messages."""
         return NOTICE_FOR_STATUS.get(self.status)
+
+    @property
+    def notice_skipped(self) -> str | None:
+        """Why the notice owed is not sent: ``unauthenticated`` when our server did not
+        find the From domain authentic (a forged From must not be answered: backscatter)."""
+        if self.notice and self.authentication and not self.authentication.authenticated:
+            return "unauthenticated"
+        return None
 
 
 def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
@@ -50,12 +61,16 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
     robot = classify(message, own)
     if robot:
         return Decision(status="ignored", reasons=(robot,))
+    authentication = (sender_verdict(message.headers.get("authentication-results", []),
+                                     message.sender, config.authserv_id)
+                      if config.authserv_id else None)
     preferred = detect_language(f"{message.subject}\n{message.body_text}")
     match = match_subject(message.subject, config.vacancies)
     if match.vacancy is None:
         all_languages = [lang for v in config.vacancies for lang in v.languages]
         return Decision(status="unmatched", reasons=(match.reason or "unknown-vacancy",),
-                        languages=order_languages(all_languages, preferred))
+                        languages=order_languages(all_languages, preferred),
+                        authentication=authentication)
     vacancy = match.vacancy
     if match.matched_form in vacancy.aliases:
         preferred = detect_language(match.matched_form) or preferred
@@ -77,4 +92,5 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
         documents=documents,
         languages=order_languages(vacancy.languages, preferred),
         matched_form=match.matched_form,
+        authentication=authentication,
     )

@@ -17,7 +17,9 @@ def describe_config(config: Config, now: dt.datetime) -> list[str]:
         f"notices: {config.smtp_url} from {config.from_address} "
         f"(at most {config.max_notices_per_address_per_day} per address per day, "
         f"{config.max_notices_per_domain_per_hour} per domain and "
-        f"{config.max_notices_per_hour} in all per hour)",
+        f"{config.max_notices_per_hour} in all per hour; "
+        + (f"only to senders {config.authserv_id} authenticated)" if config.authserv_id
+           else "senders not checked: no authserv_id)"),
         f"register: {config.register_path}",
         f"documents: {config.documents_path}",
         f"schedule: a cycle every {config.poll_seconds} s",

@@ -90,9 +90,9 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-#: Why a message owed a notice got none (``notice_skipped``): the address had its notices
-#: for the day.
-UNANSWERED = ("cap",)
+#: Why a message owed a notice got none (``notice_skipped``): the From was not authenticated
+#: by our server, or the address had its notices for the day.
+UNANSWERED = ("unauthenticated", "cap")
 
 #: What became of one notice sent: the :class:`SendCounts` field it counts in.
 Outcome = Literal["sent", "retrying", "failed"]
@@ -245,7 +245,8 @@ class Intake:
                 raise prepared.error
             decision = prepared.decision
             entry = self._entry(item, parsed, decision, prepared, key)
-            render = self._renderer(item, parsed, decision) if decision.notice else None
+            render = (self._renderer(item, parsed, decision)
+                      if decision.notice and not decision.notice_skipped else None)
             # Rendering happens inside the register's transaction, where the reference is
             # known: a notice that cannot be built (say, to an address the e-mail library
             # refuses) rolls it back and quarantines the message, never stops the cycle.
@@ -258,7 +259,7 @@ class Intake:
             return self._quarantine(item, prepared, error, replacing), True
         log.info("%s %s %s reasons=%s flags=%s%s", row["message_id"] or "(no Message-ID)",
                  row["reference"] or "-", row["status"], row["reasons"], row["flags"],
-                 _not_answered(row))
+                 _not_answered(row, decision))
         return row, True
 
     def _record(self, entry: NewSubmission, render: NoticeRenderer | None,
@@ -304,12 +305,14 @@ class Intake:
             raw_bytes=item.size,
             received_at=item.received_at, status=decision.status,
             message_id=parsed.message_id, sender=parsed.sender,
-            sender_name=parsed.sender_name, reply_to=parsed.reply_to or parsed.sender,
+            sender_name=parsed.sender_name,
+            # Reply-To is followed only for an authenticated From (when that is checked).
+            reply_to=parsed.sender if decision.notice_skipped else parsed.reply_to or parsed.sender,
             subject=parsed.subject, vacancy_id=vacancy.id if vacancy else None,
             reasons=decision.reasons, flags=decision.flags, documents=prepared.documents,
             mailbox_key=item.key, language=decision.languages[0] if decision.notice else None,
             keep_first=bool(vacancy and vacancy.resubmission == "first"),
-            notice_kind=decision.notice,
+            notice_kind=decision.notice, notice_skipped=decision.notice_skipped,
         )
 
     def _facts(self, item: MailItem, parsed: ParsedMessage, decision: Decision) -> NoticeFacts:
@@ -519,10 +522,14 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
     return summary
 
 
-def _not_answered(row: dict[str, Any]) -> str:
-    """`` not answered: cap`` for a message owed a notice that gets none."""
+def _not_answered(row: dict[str, Any], decision: Decision) -> str:
+    """`` not answered: cap`` and the like, for a message owed a notice that gets none."""
     skipped = row["notice_skipped"]
-    return f" not answered: {skipped}" if skipped in UNANSWERED else ""
+    if not decision.notice or not skipped:
+        return ""
+    if skipped == decision.notice_skipped and decision.authentication:
+        return f" not answered: {skipped} ({decision.authentication.why})"
+    return f" not answered: {skipped}"
 
 
 def _decided_ahead(intake: Intake, items: Iterable[MailItem], helpers: ThreadPoolExecutor

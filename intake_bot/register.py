@@ -205,6 +205,7 @@ class NewSubmission:
     error: str | None = None
     keep_first: bool = False  # the vacancy keeps the first accepted submission, not the latest
     notice_kind: str | None = None
+    notice_skipped: str | None = None  # why the notice owed is not sent, e.g. "unauthenticated"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -371,7 +372,7 @@ class Register:
             if kept:
                 self.db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?",
                                 [kept["id"], submission_id])
-            if render is not None and entry.notice_kind:
+            if render is not None and entry.notice_kind and not entry.notice_skipped:
                 notice = render(Filing(reference, kept["reference"] if kept else None, replaced))
                 key = fold_address(notice.recipient)
                 if self._notices_to(key, now - dt.timedelta(days=1)) >= per_address_per_day:
@@ -466,7 +467,8 @@ class Register:
             "raw_bytes": entry.raw_bytes,
             "mailbox_key": entry.mailbox_key,
             "language": entry.language,
-            "notice_skipped": None if entry.notice_kind else "no notice: " + status,
+            "notice_skipped": (entry.notice_skipped if entry.notice_kind
+                               else "no notice: " + status),
             "error": entry.error,
             **entry.extra,
         }

@@ -1,4 +1,5 @@
-"""Answering safely, end to end with Dovecot and aiosmtpd: no relay, two copies at most."""
+"""Answering safely, end to end with Dovecot and aiosmtpd: no relay, no backscatter, two
+copies at most."""
 
 from __future__ import annotations
 
@@ -107,6 +108,55 @@ def test_ten_hostile_applications_reach_the_victim_five_times_without_a_link(ser
         assert "Dear candidate," in text
     assert [r["notice_skipped"] for r in rows(project)] == [None] * 5 + ["cap"] * 5
     assert "not answered: cap 5" in summary.line()
+
+
+def from_example_net(results: list[str], **kwargs) -> bytes:
+    """Alice's application with these Authentication-Results headers on top, as servers
+    prepend them (the first one the last added)."""
+    added = "".join(f"Authentication-Results: {value}\n" for value in results)
+    return added.encode() + pdf_application("Alice <alice@example.net>", **kwargs)
+
+
+OUR_FAIL = "mx.example.org; spf=fail smtp.mailfrom=example.net; dmarc=fail header.from=example.net"
+OUR_PASS = "mx.example.org; spf=pass smtp.mailfrom=example.net; dmarc=pass header.from=example.net"
+THEIR_PASS = "mx.evil.example; dkim=pass header.d=example.net; dmarc=pass header.from=example.net"
+THEIR_FAIL = "mx.evil.example; dmarc=fail header.from=example.net"
+
+
+@pytest.mark.parametrize(("results", "answered"), [
+    ([OUR_FAIL], False),
+    ([OUR_FAIL, THEIR_PASS], False),  # a forged pass from another server changes nothing
+    ([THEIR_PASS], False),  # nothing from our server: not authenticated
+    ([OUR_FAIL, OUR_PASS.replace("spf=pass smtp.mailfrom=example.net; ", "")], False),
+    ([OUR_PASS], True),
+    ([OUR_PASS, THEIR_FAIL], True),
+])
+def test_only_a_from_our_server_authenticated_is_answered(served, results, answered):
+    project, dovecot, sink = served
+    configure(project, 'authserv_id = "mx.example.org"')
+    dovecot.append("INBOX", from_example_net(
+        results, headers={"Reply-To": "alice@home.example"}), ON_TIME)
+
+    summary = run_cycle(project.config, clock=lambda: START)
+
+    [row] = rows(project)
+    assert row["status"] == "accepted" and row["reference"] == "DRP-0001"  # decided as usual
+    assert dovecot.uids("INBOX") == []
+    if answered:
+        assert [mail.rcpt_tos for mail in sink.received] == [["alice@home.example"]]
+        assert row["notice_skipped"] is None and row["reply_to"] == "alice@home.example"
+    else:
+        assert sink.received == [] and replies(project) == []
+        assert row["notice_skipped"] == "unauthenticated"
+        assert row["reply_to"] == "alice@example.net"  # Reply-To is not followed
+        assert "not answered: unauthenticated 1" in summary.line()
+
+
+def test_without_authserv_id_the_headers_change_nothing(served):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", from_example_net([OUR_FAIL]), ON_TIME)
+    run_cycle(project.config, clock=lambda: START)
+    assert [mail.rcpt_tos for mail in sink.received] == [["alice@example.net"]]
 
 
 def test_over_an_hourly_cap_a_notice_waits_and_then_goes(served):
