@@ -304,6 +304,19 @@ def make_application_pdf(
     return make_pdf(pages or ["Application"])
 
 
+def make_marked_pdf(marker: bytes, pdf: bytes | None = None) -> bytes:
+    """Return a valid PDF (by default an application) whose Info dictionary carries ``marker``.
+
+    The Info dictionary is written uncompressed, so the marker's bytes stand in the file
+    as they are: what a body signature of the test clamd looks for.
+    """
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf or make_application_pdf())))
+    writer.add_metadata({"/Keywords": marker.decode("ascii")})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 ActiveKind = Literal[
     "javascript-on-open", "document-javascript", "launch-on-open", "page-automatic-action",
     "link-javascript", "link-launch", "field-javascript", "bookmark-javascript",

@@ -2,13 +2,15 @@
 
 Fixtures: ``dovecot`` (session), ``fresh_dovecot`` (emptied for each test),
 ``dovecot_tls`` (session, TLS and STARTTLS with a test CA), ``test_ca``,
-``smtp_sink`` and ``smtp_sink_factory``. Without a ``dovecot`` binary the Dovecot
-fixtures skip with instructions, or fail when ``CI=true``. The servers themselves live
-in ``tests/servers.py``, which the benchmark in ``bench/`` starts too.
+``smtp_sink`` and ``smtp_sink_factory``; ``clamd`` (session) and ``running_clamd`` (started again if a test
+stopped it). Without a ``dovecot`` or ``clamd`` binary their fixtures skip with
+instructions, or fail when ``CI=true``. The servers themselves live in ``tests/servers.py``
+and ``tests/clamav.py``, which the benchmark in ``bench/`` starts too.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import tempfile
@@ -18,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from tests.clamav import INSTALL_HINT as CLAMD_INSTALL_HINT
+from tests.clamav import ClamdServer, find_clamd
 from tests.servers import (
     INSTALL_HINT,
     DovecotServer,
@@ -108,3 +112,34 @@ def smtp_sink_factory() -> Iterator[SinkFactory]:
 def smtp_sink(smtp_sink_factory: SinkFactory) -> SmtpSink:
     """A plain SMTP sink on 127.0.0.1 without AUTH, keeping every message."""
     return smtp_sink_factory()
+
+
+# --- ClamAV --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def clamd() -> Iterator[ClamdServer]:
+    """One real clamd with the test signatures, published a day before the tests' ``NOW``."""
+    from tests.conftest import NOW
+
+    binary = find_clamd()
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CLAMD_INSTALL_HINT}; the scanning tests may not be skipped in CI")
+        pytest.skip(CLAMD_INSTALL_HINT)
+    server = ClamdServer(binary, published=NOW - dt.timedelta(days=1))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def running_clamd(clamd: ClamdServer) -> Iterator[ClamdServer]:
+    """The session's clamd, running; started again after a test that stopped or paused it."""
+    clamd.start()
+    yield clamd
+    if clamd.running:
+        clamd.resume()
+    clamd.start()

@@ -289,24 +289,13 @@ class DovecotServer:
 
     def stop(self) -> None:
         """Kill the server and every process it started, like a crash or a power cut."""
-        if self._process is None:
-            return
         # Connected clients keep their imap processes alive after the master exits.
-        try:
-            os.killpg(self._process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._process.wait()
+        kill_process_group(self._process)
         self._process = None
 
     def log_tail(self, lines: int = 30) -> str:
         """The last lines of Dovecot's logs, for failure messages."""
-        text = ""
-        for name in ("stderr.log", "dovecot.log"):
-            path = self.root / name
-            if path.exists():
-                text += path.read_text(errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
+        return logs_tail(self.root, ("stderr.log", "dovecot.log"), lines)
 
     def client(self) -> IMAPClient:
         """A new logged-in IMAPClient over plain IMAP (loopback), times as aware datetimes."""
@@ -369,6 +358,27 @@ class DovecotServer:
         """Stop the server and remove its folder."""
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def kill_process_group(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL a server started with ``start_new_session`` and all it started; reap it."""
+    if process is None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
+def logs_tail(folder: Path, names: Iterable[str], lines: int) -> str:
+    """The last ``lines`` lines of the named log files in ``folder``, for failure messages."""
+    text = ""
+    for name in names:
+        path = folder / name
+        if path.exists():
+            text += path.read_text(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def find_dovecot() -> str | None:
