@@ -28,8 +28,14 @@ class ArchiveError(OSError):
     """The documents folder cannot be written; one line naming the folder and the reason."""
 
 
+#: The folder under ``documents`` for files the virus scan found harmful: never served,
+#: exported or linked, and named so that nothing opens them by their extension.
+QUARANTINE_AREA = "quarantine"
+
+
 class Archive:
-    """Raw messages under ``raw/`` and documents under ``files/``, named by their SHA-256."""
+    """Raw messages under ``raw/``, documents under ``files/``, harmful files under
+    ``quarantine/``, each named by its SHA-256."""
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -44,6 +50,11 @@ class Archive:
         """Durably store a document under a name made of its hash and detected type."""
         digest = sha256(data)
         return self._store("files", digest, EXTENSIONS.get(kind, "bin"), data), digest
+
+    def store_quarantined(self, data: bytes) -> tuple[Path, str]:
+        """Durably store a file kept apart from the documents (``quarantine/``)."""
+        digest = sha256(data)
+        return self._store(QUARANTINE_AREA, digest, "quarantined", data), digest
 
     def _store(self, area: str, digest: str, extension: str, data: bytes) -> Path:
         try:

@@ -31,6 +31,7 @@ from intake_bot.recruiters.purge import PurgeOutcome
 from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.recruiters.stats import plural
 from intake_bot.register import STATUSES, Register, RegisterError
+from intake_bot.scan import Clamd, ScanError, check_clamd
 from intake_bot.transport import PermanentFailure, TemporaryFailure
 
 EXIT_CONFIG = 2
@@ -53,7 +54,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except ConfigError as error:
             fail(str(error), EXIT_CONFIG)
         except (RegisterError, MailboxError, TemporaryFailure, PermanentFailure,
-                RecruiterError) as error:
+                RecruiterError, ScanError) as error:
             fail(str(error))
         except sqlite3.Error as error:
             fail(f"register: {error}")
@@ -139,6 +140,9 @@ def run(context: Context, once: bool) -> None:
         if summary.unavailable:
             # Every message is registered and its notice queued; the operator must still know.
             fail(f"notices not sent: {summary.unavailable}")
+        if summary.scan_unavailable:
+            fail(f"{plural(summary.unscanned, 'message')} left in the inbox unscanned: "
+                 f"{summary.scan_unavailable}")
         return
     Service(config, clock=context.clock).run()
 
@@ -166,12 +170,12 @@ def check_config(context: Context, connect: bool) -> None:
         click.echo(line)
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
     if connect:
-        _check_connections(config)
+        _check_connections(config, context.clock())
     click.echo("configuration OK")
 
 
-def _check_connections(config: Config) -> None:
-    """Log in to both servers, reporting each in one line; the first failure ends the command."""
+def _check_connections(config: Config, now: dt.datetime) -> None:
+    """Log in to both servers and ask clamd, each in one line; the first failure ends the command."""
     from intake_bot.mailbox import open_mailbox
     from intake_bot.transport import open_transport
 
@@ -188,6 +192,12 @@ def _check_connections(config: Config) -> None:
                    f"({config.smtp_url})")
     finally:
         transport.close()
+    if config.clamd is not None:
+        line, warning = check_clamd(Clamd(config.clamd, config.scan_timeout_seconds), now,
+                                    config.max_signature_age_days)
+        click.echo(line)
+        if warning:
+            click.echo(f"warning: {warning}")
 
 
 @cli.command()

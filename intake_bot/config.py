@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from intake_bot.scan.clamd import parse_address
 from intake_bot.settings import (
     REQUIRED,
     Choice,
@@ -88,6 +89,19 @@ class Url(Kind):
         if url.startswith("smtp") and parsed.path:
             raise Invalid("may not have a path: expected smtps://USER@HOST:PORT")
         return url
+
+
+@dataclass(frozen=True)
+class ClamdAddress(Kind):
+    """Where clamd listens: ``unix:/ABSOLUTE/PATH`` or ``tcp://HOST:PORT``."""
+
+    def read(self, value: Any, base: Path) -> str:
+        address = Text().read(value, base)
+        try:
+            parse_address(address)
+        except ValueError as error:
+            raise Invalid(str(error)) from None
+        return address
 
 
 @dataclass(frozen=True)
@@ -260,10 +274,23 @@ DIGEST = Section((
             "`timezone`)"),
 ))
 
+SCAN = Section((
+    Setting("clamd", ClamdAddress(), None,
+            "ClamAV's clamd: `unix:/run/clamav/clamd.ctl` or `tcp://127.0.0.1:3310`; every "
+            "attachment is scanned before anything is filed. Absent (the default): no scanning "
+            "([virus scanning](production.md#virus-scanning-with-clamav))"),
+    Setting("timeout_seconds", Integer(1), 60,
+            "the longest one file's scan may take (default 60); a time-out is never a pass"),
+    Setting("max_signature_age_days", Integer(1), 7,
+            "clamd's signatures older than this many days (default 7) make "
+            "`check-config --connect` and, once a day, the service warn"),
+))
+
 #: Every section of ``intake.toml``, in the order the docs list them.
 INTAKE_FILE = Section(tuple(Setting(name, Table(section)) for name, section in (
     ("mailbox", MAILBOX), ("smtp", SMTP), ("register", REGISTER), ("schedule", SCHEDULE),
     ("vacancies", VACANCIES), ("notices", NOTICES), ("limits", LIMITS), ("digest", DIGEST),
+    ("scan", SCAN),
 )))
 
 
@@ -438,6 +465,9 @@ class Config:
     digest_recruiters: tuple[str, ...] = ()
     digest_hour: int = 8
     digest_timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    clamd: str | None = None  # [scan] clamd; None: no virus scanning
+    scan_timeout_seconds: int = 60
+    max_signature_age_days: int = 7
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
@@ -504,6 +534,9 @@ def load_config(path: Path | str) -> Config:
         digest_hour=digest["hour"],
         # Recruiters read the digest in their vacancies' zone unless told otherwise.
         digest_timezone=digest["timezone"] or vacancies[0].timezone,
+        clamd=settings["scan"]["clamd"],
+        scan_timeout_seconds=settings["scan"]["timeout_seconds"],
+        max_signature_age_days=settings["scan"]["max_signature_age_days"],
         settings=settings,
     )
 

@@ -1,7 +1,8 @@
 """The pure decision core: from a parsed message to what should happen to it, as data.
 
 parse -> classify -> match -> inspect -> rules -> decision. Nothing here touches the
-mailbox, the disk or the register; inspection is passed in so the core stays testable.
+mailbox, the disk or the register; inspection is passed in so the core stays testable,
+and the virus scan's verdicts, made at the edge before, come in as data.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from intake_bot.language import detect_language, order_languages
 from intake_bot.match import match_subject
 from intake_bot.parse import Attachment, ParsedMessage
 from intake_bot.rules import Application, Document, apply_rules, needs_text
+from intake_bot.scan import Verdicts
 
 Inspector = Callable[..., DocumentInfo]
 
@@ -55,8 +57,13 @@ class Decision:
 
 
 def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
-           inspect: Inspector = inspect_document) -> Decision:
-    """Decide one message: ignored, unmatched, rejected (with every reason) or accepted."""
+           inspect: Inspector = inspect_document, verdicts: Verdicts | None = None) -> Decision:
+    """Decide one message: ignored, unmatched, rejected (with every reason) or accepted.
+
+    ``verdicts`` holds the virus scan's finding for each attachment's bytes (None when
+    scanning is off); an attachment missing from them raises KeyError, since a file that
+    was never scanned must not pass for a clean one.
+    """
     own = {config.from_addr_spec.lower()}
     robot = classify(message, own)
     if robot:
@@ -77,7 +84,8 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
     want_text = needs_text(vacancy)
     documents = tuple(
         Document(name=attachment.filename, size=len(attachment.data),
-                 info=inspect(attachment.data, want_text=want_text))
+                 info=inspect(attachment.data, want_text=want_text),
+                 malware=None if verdicts is None else verdicts[attachment.data])
         for attachment in message.attachments)
     application = Application(vacancy=vacancy, received_at=received_at, documents=documents,
                               complete=message.complete,

@@ -27,6 +27,10 @@ def describe_config(config: Config, now: dt.datetime) -> list[str]:
         "digest: " + (f"daily at {config.digest_hour:02d}:00 {config.digest_timezone.key} to "
                       f"{', '.join(config.digest_recruiters)}" if config.digest_recruiters
                       else "off (no [digest] recruiters)"),
+        "scan: " + (f"every attachment by clamd at {config.clamd} (time-out "
+                    f"{config.scan_timeout_seconds} s; warns when signatures are over "
+                    f"{config.max_signature_age_days} days old)" if config.clamd
+                    else "off (no [scan] clamd)"),
     ]
     for vacancy in config.vacancies:
         lines += ["", *describe_vacancy(vacancy, now)]

@@ -95,7 +95,9 @@ def _check_files(db: sqlite3.Connection, report: CheckReport) -> None:
             _check_file(report, f"{where}: raw message", row["raw_path"], row["raw_sha256"])
         for document in _documents(row):
             report.documents += 1
-            _check_file(report, f"{where}: document", document["path"], document["sha256"])
+            # A file kept apart by the virus scan is checked where it is kept.
+            _check_file(report, f"{where}: document", document.get("path")
+                        or document.get("quarantine"), document.get("sha256"))
 
 
 def _documents(row: sqlite3.Row) -> list[dict[str, Any]]:

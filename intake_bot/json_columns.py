@@ -1,4 +1,4 @@
-"""The register's JSON array columns (``reasons``, ``flags``, ``attachments``), read and written."""
+"""The register's JSON array columns (``reasons``, ``flags``, ``attachments``, ``malware``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 #: The columns of ``submissions`` that hold a JSON array.
-JSON_COLUMNS = ("reasons", "flags", "attachments")
+JSON_COLUMNS = ("reasons", "flags", "attachments", "malware")
 
 
 def json_list(text: str | None) -> list[Any]:

@@ -1,8 +1,10 @@
 """The one place that knows the order of the steps for a message.
 
-fetch -> archive -> parse -> decide -> store documents -> (already registered?) -> record
-with its notice (one transaction) -> claim the notice (``sending``) -> send -> mark sent ->
-note the destination folder -> move out of the inbox.
+fetch -> archive -> parse -> scan the attachments (with ``[scan] clamd``) -> decide -> store
+documents -> (already registered?) -> record with its notice (one transaction) -> claim the
+notice (``sending``) -> send -> mark sent -> note the destination folder -> move out of the
+inbox. A message whose attachments clamd could not scan stops after the scan: it is neither
+decided nor registered, and stays in the inbox for the next cycle.
 
 Up to the stored documents, a step writes nothing but the content-addressed archive, so
 helper threads take those steps for the next ``LOOKAHEAD`` messages while this one is
@@ -58,6 +60,7 @@ from intake_bot.register import (
     StoredDocument,
 )
 from intake_bot.rules import told_to_candidate
+from intake_bot.scan import Clamd, ClamdUnavailable, Scanner
 from intake_bot.transport import (
     PermanentFailure,
     PossiblyDelivered,
@@ -142,7 +145,9 @@ class CycleSummary:
     notices: SendCounts = field(default_factory=SendCounts)
     unanswered: Counter[str] = field(default_factory=Counter)  # owed a notice, none queued
     move_failures: int = 0
+    unscanned: int = 0  # messages left in the inbox because clamd gave no verdict
     unavailable: str | None = None  # why the notices could not be sent this cycle
+    scan_unavailable: str | None = None  # why clamd gave no verdict this cycle
     # Ids, not rows: a 10,000-message cycle must not hold 10,000 rows in memory.
     registered: list[int] = field(default_factory=list)
 
@@ -165,6 +170,9 @@ class CycleSummary:
             text += f"; {self.already_registered} already registered"
         if self.move_failures:
             text += f"; {self.move_failures} left in the inbox (move failed, retried next cycle)"
+        if self.unscanned:
+            text += (f"; {self.unscanned} left in the inbox unscanned ({self.scan_unavailable}; "
+                     "retried next cycle)")
         if self.unavailable:
             text += f"; sending stopped: {self.unavailable}"
         return text
@@ -172,7 +180,11 @@ class CycleSummary:
 
 @dataclass(frozen=True)
 class Prepared:
-    """One message archived, parsed and decided, its documents stored; or what stopped it."""
+    """One message archived, parsed and decided, its documents stored; or what stopped it.
+
+    ``unscanned`` says why clamd gave no verdict on its attachments: such a message is not
+    decided, and ``error`` (a failure that quarantines it) is then None.
+    """
 
     raw_path: Path
     raw_sha: str
@@ -180,6 +192,7 @@ class Prepared:
     decision: Decision | None
     documents: list[StoredDocument]
     error: Exception | None
+    unscanned: ClamdUnavailable | None = None
 
 
 class Intake:
@@ -187,10 +200,11 @@ class Intake:
 
     def __init__(self, config: Config, register: Register, transport: Transport,
                  inspect: Inspector = inspect_document,
-                 clock: Clock = now_utc) -> None:
+                 clock: Clock = now_utc, scanner: Scanner | None = None) -> None:
         self.config = config
         self.register = register
         self.transport = transport
+        self.scanner = scanner
         self.archive = Archive(config.documents_path)
         self.notices = Notices(config)
         self.inspect = inspect
@@ -201,7 +215,7 @@ class Intake:
     # -- one message -----------------------------------------------------------------
 
     def prepare(self, item: MailItem) -> Prepared:
-        """Archive, parse and decide one message, and store its documents.
+        """Archive, parse, scan and decide one message, and store its documents.
 
         Touches only the archive, which is content-addressed, so any thread may, ahead of
         the message's turn: what it writes is what the message's turn would write first.
@@ -216,7 +230,11 @@ class Intake:
         except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
             return Prepared(raw_path, raw_sha, None, None, [], error)
         try:
-            decision = decide(parsed, item.received_at, self.config, self.inspect)
+            verdicts = (None if self.scanner is None else
+                        self.scanner.scan([attachment.data for attachment in parsed.attachments]))
+            decision = decide(parsed, item.received_at, self.config, self.inspect, verdicts)
+        except ClamdUnavailable as unscanned:
+            return Prepared(raw_path, raw_sha, parsed, None, [], None, unscanned)
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return Prepared(raw_path, raw_sha, parsed, None, [], error)
         return Prepared(raw_path, raw_sha, parsed, decision, self._store_documents(decision),
@@ -228,7 +246,8 @@ class Intake:
 
         Returns (row, newly registered). ``replacing`` is a quarantined submission that
         this message, replayed from the archive, replaces under the same id (see
-        :mod:`intake_bot.replay`).
+        :mod:`intake_bot.replay`). Raises :class:`~intake_bot.scan.ClamdUnavailable`,
+        registering nothing, when clamd gave no verdict on a message not registered yet.
         """
         prepared = prepared or self.prepare(item)
         parsed = prepared.parsed
@@ -239,6 +258,8 @@ class Intake:
         existing = self.register.by_dedup_key(key)
         if existing and (replacing is None or existing["id"] != replacing["id"]):
             return existing, False
+        if prepared.unscanned is not None:
+            raise prepared.unscanned
         try:
             if prepared.decision is None:
                 assert prepared.error is not None
@@ -288,13 +309,18 @@ class Intake:
         return render
 
     def _store_documents(self, decision: Decision) -> list[StoredDocument]:
+        # A submission with malware is kept apart whole: recruiters meet none of its files.
+        apart = any(document.malware for document in decision.documents)
         stored = []
         for attachment, document in zip(decision.attachments, decision.documents, strict=True):
-            path, digest = self.archive.store_document(attachment.data, document.info.kind)
-            stored.append(StoredDocument(path=path, sha256=digest, size=document.size,
-                                         kind=document.info.kind, name=document.name,
-                                         pages=document.info.pages,
-                                         active_content=document.info.active_content))
+            if apart:
+                path, digest = self.archive.store_quarantined(attachment.data)
+            else:
+                path, digest = self.archive.store_document(attachment.data, document.info.kind)
+            stored.append(StoredDocument(
+                path=path, sha256=digest, size=document.size, kind=document.info.kind,
+                name=document.name, pages=document.info.pages, malware=document.malware,
+                quarantined=apart, active_content=document.info.active_content))
         return stored
 
     def _entry(self, item: MailItem, parsed: ParsedMessage, decision: Decision,
@@ -458,13 +484,20 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
         try:
             transport = open_transport(config)
             try:
-                intake = Intake(config, register, transport, inspect, clock)
+                intake = Intake(config, register, transport, inspect, clock, open_scanner(config))
                 intake.recover_interrupted_sends()
                 yield intake
             finally:
                 transport.close()
         finally:
             register.close()
+
+
+def open_scanner(config: Config) -> Scanner | None:
+    """A scanner on ``[scan] clamd`` for one cycle, or None when scanning is off."""
+    if config.clamd is None:
+        return None
+    return Scanner(Clamd(config.clamd, config.scan_timeout_seconds))
 
 
 #: Messages archived, parsed and decided ahead of the one being handled, by ``HELPERS``
@@ -506,7 +539,9 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
                         log.info("stopping: %d message(s) handled, the rest stay in the inbox",
                                  summary.handled)
                         break
-                    handled.append(_handle(intake, item, prepared.result(), summary))
+                    done = _handle(intake, item, prepared.result(), summary)
+                    if done is not None:
+                        handled.append(done)
                     if len(handled) >= MOVE_BATCH:
                         _file(intake, mailbox, handled, summary)
                     if progress is not None:
@@ -516,6 +551,8 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
                 _file(intake, mailbox, handled, summary)
             summary.notices.add(intake.send_due())
             summary.unavailable = str(intake.unavailable) if intake.unavailable else None
+            if intake.scanner is not None and intake.scanner.unavailable is not None:
+                summary.scan_unavailable = str(intake.scanner.unavailable)
     finally:
         mailbox.close()
     log.info(summary.line())
@@ -556,8 +593,13 @@ def _decided_ahead(intake: Intake, items: Iterable[MailItem], helpers: ThreadPoo
 
 
 def _handle(intake: Intake, item: MailItem, prepared: Prepared,
-            summary: CycleSummary) -> _Handled:
-    row, new = intake.register_message(item, prepared=prepared)
+            summary: CycleSummary) -> _Handled | None:
+    """Record and answer one message; None when it stays in the inbox, unscanned."""
+    try:
+        row, new = intake.register_message(item, prepared=prepared)
+    except ClamdUnavailable:
+        summary.unscanned += 1
+        return None
     if new:
         summary.handled += 1
         summary.statuses[row["status"]] += 1

@@ -168,9 +168,21 @@ def m005_notice_caps(db: Database) -> None:
     db.execute("CREATE INDEX replies_sent ON replies (sent_at)")
 
 
+@migrations()
+def m006_malware(db: Database) -> None:
+    """The signatures the virus scan found in a submission's files (a JSON array)."""
+    db.execute("ALTER TABLE submissions ADD COLUMN malware TEXT NOT NULL DEFAULT '[]'")
+
+
 @dataclass(frozen=True)
 class StoredDocument:
-    """A document as written to disk, for the register."""
+    """A document as written to disk, for the register.
+
+    ``malware`` is the signature the virus scan found in it. ``quarantined`` means it was
+    stored apart from the documents (see :meth:`~intake_bot.archive.Archive.store_quarantined`),
+    as every file of a submission with malware is: the register then names its path as
+    ``quarantine``, never as ``path``, so nothing that links documents links it.
+    """
 
     path: Path
     sha256: str
@@ -178,6 +190,8 @@ class StoredDocument:
     kind: str
     name: str | None
     pages: int | None
+    malware: str | None = None
+    quarantined: bool = False
     active_content: tuple[str, ...] = ()
 
 
@@ -234,10 +248,13 @@ NoticeRenderer = Callable[[Filing], Notice]
 
 
 def _attachment(document: StoredDocument) -> dict[str, Any]:
-    """One entry of the ``attachments`` column."""
+    """One entry of the ``attachments`` column; a quarantined file's path is no ``path``."""
     entry: dict[str, Any] = {"name": document.name, "type": document.kind,
                              "bytes": document.size, "pages": document.pages,
-                             "sha256": document.sha256, "path": str(document.path)}
+                             "sha256": document.sha256}
+    entry["quarantine" if document.quarantined else "path"] = str(document.path)
+    if document.malware:
+        entry["malware"] = document.malware
     if document.active_content:
         entry["active_content"] = list(document.active_content)
     return entry
@@ -456,13 +473,15 @@ class Register:
             "status": status,
             "reasons": json_text(entry.reasons),
             "flags": json_text(entry.flags),
-            "document_path": str(primary.path) if primary else None,
+            "document_path": str(primary.path) if primary and not primary.quarantined else None,
             "document_sha256": primary.sha256 if primary else None,
             "document_bytes": primary.size if primary else None,
             "document_pages": primary.pages if primary else None,
             "document_name": primary.name if primary else None,
             "document_type": primary.kind if primary else None,
             "attachments": json_text([_attachment(d) for d in entry.documents]),
+            "malware": json_text(list(dict.fromkeys(
+                d.malware for d in entry.documents if d.malware))),
             "raw_path": str(entry.raw_path),
             "raw_bytes": entry.raw_bytes,
             "mailbox_key": entry.mailbox_key,

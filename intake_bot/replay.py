@@ -26,6 +26,7 @@ from intake_bot.documents import inspect_document
 from intake_bot.json_columns import json_list
 from intake_bot.mailbox import MailItem
 from intake_bot.pipeline import Intake, open_intake
+from intake_bot.scan import ClamdUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,11 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
     item = _archived_item(row)
     if isinstance(item, str):
         return ReplayOutcome(submission_id, False, f"#{submission_id}: cannot replay: {item}")
-    new_row, new = intake.register_message(item, replacing=row)
+    try:
+        new_row, new = intake.register_message(item, replacing=row)
+    except ClamdUnavailable as error:
+        return ReplayOutcome(submission_id, False, f"#{submission_id}: not replayed, "
+                             f"left quarantined: {error}")
     if not new:
         return ReplayOutcome(submission_id, False, f"#{submission_id}: the same message is "
                              f"registered as #{new_row['id']}: left quarantined")

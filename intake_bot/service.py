@@ -23,6 +23,7 @@ from intake_bot.mailbox import MailboxError, open_mailbox
 from intake_bot.pipeline import CycleSummary, run_cycle
 from intake_bot.recruiters.housekeeping import after_cycle
 from intake_bot.register import RegisterError
+from intake_bot.scan import Clamd, SignatureWatch
 from intake_bot.transport import TemporaryFailure
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ class Service:
         self.running = False
         self.failures = 0
         self.scheduler = BackgroundScheduler(timezone=dt.UTC)
+        self.signatures = (SignatureWatch(Clamd(config.clamd, config.scan_timeout_seconds),
+                                          config.max_signature_age_days)
+                           if config.clamd else None)
 
     def run(self) -> None:
         """Serve until SIGTERM or SIGINT."""
@@ -87,6 +91,8 @@ class Service:
         try:
             self.cycle(self.config, stop=self.stop_event, clock=self.clock)
             after_cycle(self.config, self.clock())  # retention purges and the daily digest
+            if self.signatures is not None:
+                self.signatures.check(self.clock())  # once a day: are they up to date?
         except (MailboxError, RegisterError, TemporaryFailure, ConfigError, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)

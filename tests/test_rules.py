@@ -115,8 +115,24 @@ def test_deadline_rule_uses_receipt_time_to_the_second(drp):
     assert apply_rules(Application(drp, last + dt.timedelta(microseconds=1), (pdf(),)))[0] == ["late"]
 
 
+def infected(document: Document, signature: str = "Win.Test.EICAR_HDB-1") -> Document:
+    return replace(document, malware=signature)
+
+
 def active(document: Document, *found: str) -> Document:
     return replace(document, info=replace(document.info, active_content=found))
+
+
+@pytest.mark.parametrize("documents, received, reasons", [
+    ([infected(pdf())], ON_TIME, ["malware"]),
+    # The infected file's other faults are moot; the deadline is not.
+    ([infected(pdf(kind="other")), pdf()], brussels("2026-06-13T00:00:00"), ["late", "malware"]),
+    ([infected(active(pdf(), "embedded files"))], ON_TIME, ["malware"]),
+])
+def test_malware_rejects_and_moots_what_else_the_files_got_wrong(drp, documents, received,
+                                                                  reasons):
+    application = Application(vacancy=drp, received_at=received, documents=tuple(documents))
+    assert apply_rules(application) == (reasons, [])
 
 
 @pytest.mark.parametrize("documents, reasons, flags", [

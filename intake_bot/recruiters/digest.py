@@ -15,6 +15,7 @@ from email.utils import format_datetime, make_msgid
 
 from intake_bot.clock import utc_text
 from intake_bot.config import Config
+from intake_bot.json_columns import json_list
 from intake_bot.localtime import format_moment, parse_utc
 from intake_bot.recruiters.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
 from intake_bot.register import Register
@@ -82,7 +83,7 @@ def compose_digest(config: Config, register: Register, now: dt.datetime) -> Dige
                        and vacancy.is_open(now))
         if stats.vacancy_id is None or not (taking_mail or (fresh and fresh.total)):
             continue
-        lines += _vacancy_lines(stats, fresh)
+        lines += _vacancy_lines(stats, fresh, _scanned_lines(register, stats.vacancy_id, after_id))
     unmatched = new.get(None)
     if unmatched and unmatched.total:
         lines += [NO_VACANCY, f"  new         {counts_text(unmatched.statuses)}", ""]
@@ -91,22 +92,52 @@ def compose_digest(config: Config, register: Register, now: dt.datetime) -> Dige
     return Digest(subject, "\n".join(lines) + "\n", register.max_id(), count)
 
 
-def _vacancy_lines(total: VacancyStats, fresh: VacancyStats | None) -> list[str]:
+def _scanned_lines(register: Register, vacancy_id: str, after_id: int) -> list[str]:
+    """What the virus scan and the inspection found in the new submissions: malware kept
+    apart, and PDFs with active content, with what they hold."""
+    malware: list[str] = []
+    active: list[str] = []
+    for row in register.db.query(
+            "SELECT reference, malware, flags, attachments FROM submissions WHERE id > ? AND "
+            "vacancy_id = ? AND (malware != '[]' OR flags LIKE '%\"active-content\"%') "
+            "ORDER BY id", [after_id, vacancy_id]):
+        if json_list(row["malware"]):
+            malware.append(row["reference"])
+        if "active-content" in json_list(row["flags"]):
+            found = dict.fromkeys(item for entry in json_list(row["attachments"])
+                                  for item in entry.get("active_content", ()))
+            active.append(f"{row['reference']} ({', '.join(found)})")
+    lines = []
+    if malware:
+        lines.append(f"  malware     {_listed(malware)}: files kept apart, never shown; the "
+                     "candidates were asked for a clean copy")
+    if active:
+        lines.append(f"  active PDFs {_listed(active)}")
+    return lines
+
+
+def _listed(items: list[str]) -> str:
+    """The first :data:`MAX_LISTED` items, and how many more."""
+    more = len(items) - MAX_LISTED
+    return ", ".join(items[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+
+
+def _vacancy_lines(total: VacancyStats, fresh: VacancyStats | None,
+                   scanned: list[str]) -> list[str]:
     lines = [f"{total.vacancy_id}  {total.title}",
              f"  deadline    {total.deadline or 'none published'} ({total.time_left})"]
     if fresh and fresh.total:
         lines.append(f"  new         {fresh.total}: {counts_text(fresh.statuses)}")
         if fresh.reasons:
             lines.append(f"  new reasons {counts_text(fresh.reasons)}")
+        lines += scanned
     else:
         lines.append("  new         none")
     lines.append(f"  totals      {counts_text(total.statuses) or 'none yet'}; "
                  f"{plural(len(total.senders), 'candidate')}")
     if total.to_review:
-        listed = ", ".join(total.to_review[:MAX_LISTED])
-        more = len(total.to_review) - MAX_LISTED
-        lines.append(f"  to review   {len(total.to_review)} accepted with flags: {listed}"
-                     + (f" and {more} more" if more > 0 else ""))
+        lines.append(f"  to review   {len(total.to_review)} accepted with flags: "
+                     f"{_listed(total.to_review)}")
     return lines + [""]
 
 

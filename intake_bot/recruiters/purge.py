@@ -219,7 +219,8 @@ def _plan(config: Config, register: Register, criteria: Criteria,
 def _files_of(row: dict[str, Any]) -> Iterator[Path]:
     """Every file a submission names, resolved (so a link cannot lead out of the documents)."""
     names = [row["document_path"], row["raw_path"],
-             *(entry.get("path") for entry in json_list(row["attachments"]))]
+             *(entry.get(key) for entry in json_list(row["attachments"])
+               for key in ("path", "quarantine"))]
     for name in names:
         if name:
             yield Path(name).resolve()

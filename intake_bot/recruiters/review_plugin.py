@@ -1,7 +1,8 @@
 """The Datasette plugin of the browser view: each submission's files and notices, read-only.
 
 Routes take a register id, never a path: the path comes from the register, and a file is
-served only when it lies under ``[register] documents``. So no URL can reach any other
+served only when it lies under ``[register] documents`` and outside its ``quarantine``
+folder (files the virus scan found harmful). So no URL can reach any other
 file, whatever it says. Cells that hold a path or a notice's bytes become links to them.
 """
 
@@ -18,6 +19,7 @@ from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
+from intake_bot.archive import QUARANTINE_AREA
 from intake_bot.json_columns import json_list
 
 #: The plugin's name, and the key of its settings in the metadata's ``plugins``.
@@ -158,6 +160,8 @@ def _file(datasette: Datasette, recorded: str, content_type: str, name: str) -> 
     """A file the register names, only if it lies under the documents folder."""
     root = Path((datasette.plugin_config(NAME) or {})["documents"]).resolve()
     path = Path(recorded).resolve()
+    if path.is_relative_to(root / QUARANTINE_AREA):
+        return _not_found("the file is kept apart: the virus scan found it harmful")
     if not path.is_relative_to(root) or not path.is_file():
         return _not_found("the file is not in the documents folder (purged or moved)")
     ascii_name = name.encode("ascii", "ignore").decode().replace('"', "") or "file"

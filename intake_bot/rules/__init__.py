@@ -27,6 +27,7 @@ from intake_bot.rules import (
     page_limit,
     references,
     text_found,
+    virus_scan,
     word_limit,
 )
 from intake_bot.rules.base import Application, Document, Rule
@@ -51,6 +52,7 @@ RULES: tuple[Rule, ...] = (
     nationality.RULE,
     references.RULE,
     eligibility.RULE,
+    virus_scan.RULE,
 )
 
 

@@ -13,11 +13,13 @@ from intake_bot.documents import DocumentInfo
 
 @dataclass(frozen=True)
 class Document:
-    """One attached document: its sanitised display name, size and what inspection found."""
+    """One attached document: its sanitised display name, size, what inspection found, and
+    the signature the virus scan found in it (None: clean, or no scanning configured)."""
 
     name: str | None
     size: int
     info: DocumentInfo
+    malware: str | None = None
 
 
 @dataclass(frozen=True)
