@@ -384,7 +384,7 @@ class Intake:
         """Send the notices that are due, within the hourly caps; returns what became of them."""
         now = self.clock()
         if submission_id is not None:
-            replies = self.register.pending_replies_of(submission_id)
+            replies = self.register.pending_replies_of(submission_id, now)
         else:
             replies = self.register.pending_replies(now, reply_id)
         counts = SendCounts()

@@ -340,10 +340,11 @@ class Register:
             "SELECT * FROM replies WHERE status = 'pending' AND "
             "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", [utc_text(now)]))
 
-    def pending_replies_of(self, submission_id: int) -> list[dict[str, Any]]:
+    def pending_replies_of(self, submission_id: int, now: dt.datetime) -> list[dict[str, Any]]:
+        """A submission's notices due for sending (pending, and past their back-off time)."""
         return list(self.db.query(
-            "SELECT * FROM replies WHERE submission_id = ? AND status = 'pending'",
-            [submission_id]))
+            "SELECT * FROM replies WHERE submission_id = ? AND status = 'pending' AND "
+            "(next_attempt_at IS NULL OR next_attempt_at <= ?)", [submission_id, utc_text(now)]))
 
     # -- writing ---------------------------------------------------------------------
 

@@ -8,6 +8,8 @@ from collections import Counter
 
 import pytest
 
+from intake_bot.mailbox import MailboxError
+from intake_bot.mailbox.imap import ImapMailbox
 from intake_bot.pipeline import run_cycle
 from tests.conftest import brussels
 from tests.mail import DRP_TITLE, application, blank_pdf
@@ -53,6 +55,25 @@ def test_a_session_cut_after_data_sends_the_notice_again_once(served):
     run_cycle(project.config, clock=lambda: START + dt.timedelta(hours=1))
     assert copies(sink) == {"alice@example.net": 2, "bob@example.net": 1}
     assert replies(project)[0]["status"] == "sent"
+
+
+def test_a_notice_in_doubt_waits_for_its_back_off_even_when_its_message_is_met_again(
+        served, monkeypatch):
+    project, dovecot, sink = served
+    dovecot.append("INBOX", pdf_application("alice@example.net"), ON_TIME)
+    sink.handler.drop_after_data(1)
+
+    with monkeypatch.context() as patch:  # the move fails: the message stays in the inbox
+        patch.setattr(ImapMailbox, "move_many", lambda self, keys, folder: (_ for _ in ()).throw(
+            MailboxError("move refused")))
+        run_cycle(project.config, clock=lambda: START)
+    assert len(dovecot.uids("INBOX")) == 1 and len(sink.received) == 1
+
+    again = run_cycle(project.config, clock=lambda: START + dt.timedelta(minutes=1))
+    assert again.already_registered == 1 and dovecot.uids("INBOX") == []
+    assert len(sink.received) == 1  # met again, but still in its back-off
+    run_cycle(project.config, clock=lambda: START + dt.timedelta(hours=1))
+    assert len(sink.received) == 2 and replies(project)[0]["status"] == "sent"
 
 
 def test_persistent_cuts_after_data_never_give_a_candidate_more_than_two_copies(served):
