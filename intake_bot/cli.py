@@ -170,34 +170,41 @@ def check_config(context: Context, connect: bool) -> None:
         click.echo(line)
     click.echo(f"\ntemplates: {rendered} notices rendered without error")
     if connect:
-        _check_connections(config, context.clock())
+        _check_connections(config, context.clock)
     click.echo("configuration OK")
 
 
-def _check_connections(config: Config, now: dt.datetime) -> None:
-    """Log in to both servers and ask clamd, each in one line; the first failure ends the command."""
+def _check_connections(config: Config, clock: Clock) -> None:
+    """Sign in to both servers and ask clamd, each in one line; the first failure ends the command.
+
+    A token sign-in shows who signed in, by which mechanism and until when the token is good.
+    """
     from intake_bot.mailbox import open_mailbox
     from intake_bot.transport import open_transport
 
-    mailbox = open_mailbox(config)
+    mailbox = open_mailbox(config, clock)
     try:
-        mailbox.connect()
-        click.echo(f"mailbox: connected and logged in ({config.mailbox_url})")
+        who = mailbox.connect()
+        click.echo(f"mailbox: connected and {_how(who)} ({config.mailbox_url})")
     finally:
         mailbox.close()
-    transport = open_transport(config)
+    transport = open_transport(config, clock)
     try:
-        transport.connect()
-        click.echo(f"smtp: connected{' and logged in' if config.smtp_password_env else ''} "
-                   f"({config.smtp_url})")
+        who = transport.connect()
+        click.echo(f"smtp: connected{' and ' + _how(who) if who else ''} ({config.smtp_url})")
     finally:
         transport.close()
     if config.clamd is not None:
-        line, warning = check_clamd(Clamd(config.clamd, config.scan_timeout_seconds), now,
+        line, warning = check_clamd(Clamd(config.clamd, config.scan_timeout_seconds), clock(),
                                     config.max_signature_age_days)
         click.echo(line)
         if warning:
             click.echo(f"warning: {warning}")
+
+
+def _how(who: str) -> str:
+    """``logged in`` for a password, ``signed in as USER by MECHANISM (token ...)`` for a token."""
+    return "logged in" if who.endswith(" by password") else f"signed in as {who}"
 
 
 @cli.command()
@@ -466,7 +473,7 @@ def digest_command(context: Context, send: bool) -> None:
             return
         if not config.digest_recruiters:
             raise ConfigError(config.path, "[digest] recruiters", "not set: nobody to send to")
-        transport = open_transport(config)
+        transport = open_transport(config, context.clock)
         try:
             digest = send_digest(config, store, transport, now)
         finally:

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 from intake_bot.scan.clamd import parse_address
@@ -39,6 +39,11 @@ from intake_bot.settings import (
     did_you_mean,
     read_table,
 )
+from intake_bot.signin.base import PROVIDERS
+
+if TYPE_CHECKING:
+    from intake_bot.clock import Clock
+    from intake_bot.signin import OAuthSettings, TokenLogin
 
 DEFAULT_CONFIG = Path("config/intake.toml")
 CONFIG_ENV = "INTAKE_BOT_CONFIG"
@@ -55,6 +60,8 @@ DEFAULT_NEXT_STEPS = {
 }
 
 SERVER_PORTS = {"imaps": 993, "imap": 143, "smtps": 465, "smtp": 587}
+#: How a server is signed in to: ``[mailbox] auth`` and ``[smtp] auth``.
+AUTH_METHODS = ("password", "oauth2")
 
 __all__ = ["ConfigError", "Config", "Vacancy", "AttachmentPolicy", "load_config", "load_vacancies"]
 
@@ -203,6 +210,9 @@ MAILBOX = Section((
             "`imaps://user@host:port/FOLDER` (TLS), `imap://…` (STARTTLS when offered), or "
             "`maildir:PATH`, a local Maildir whose delivery time (file modification time) is "
             "the receipt time"),
+    Setting("auth", Choice(AUTH_METHODS), "password",
+            "`password` (the default, from `password_env`) or `oauth2`: a token from the "
+            "`[oauth2]` section ([OAuth 2.0](oauth.md))"),
     Setting("password_env", Variable(), None,
             "name of the environment variable that holds the mailbox password; the password "
             "itself is never in a file or a log"),
@@ -217,10 +227,38 @@ SMTP = Section((
     Setting("url", Url(("smtps://", "smtp://", "outbox:")), REQUIRED,
             "`smtps://user@host:port` (TLS), `smtp://…` (STARTTLS when offered), or "
             "`outbox:PATH`, a folder where each notice is written as an `.eml` file"),
+    Setting("auth", Choice(AUTH_METHODS), "password",
+            "`password` (the default) or `oauth2`, as for the mailbox"),
     Setting("password_env", Variable(), None,
             "environment variable holding the SMTP password; no login when absent"),
     Setting("from", Address(), REQUIRED,
             "the notices' `From:`; also the bot's own address, never answered"),
+))
+
+OAUTH2 = Section((
+    Setting("provider", Choice(PROVIDERS), None,
+            "`microsoft`, `google` or `generic`: who issues the tokens "
+            "([OAuth 2.0](oauth.md#the-settings), every key explained)"),
+    Setting("client_id", Text(), None, "the application (client) ID"),
+    Setting("tenant", Text(), None,
+            "microsoft: the directory (tenant) ID or a verified domain"),
+    Setting("client_secret_env", Variable(), None,
+            "environment variable holding the client secret"),
+    Setting("certificate", Location(), None,
+            "microsoft: PEM file with the private key and the certificate, instead of a secret"),
+    Setting("service_account_file", Location(), None,
+            "google: the service account's JSON key"),
+    Setting("refresh_token_env", Variable(), None,
+            "environment variable holding a refresh token: the refresh-token grant"),
+    Setting("token_cache", Location(), None,
+            "owner-only file keeping the current tokens and a rotated refresh token (default "
+            "`oauth-token.json` beside the register)"),
+    Setting("scope", Text(), None,
+            "default per provider (`https://outlook.office365.com/.default`, "
+            "`https://mail.google.com/`)"),
+    Setting("token_url", Text(), None,
+            "the token endpoint (default per provider); plain `http://` only to a loopback "
+            "address"),
 ))
 
 REGISTER = Section((
@@ -288,7 +326,8 @@ SCAN = Section((
 
 #: Every section of ``intake.toml``, in the order the docs list them.
 INTAKE_FILE = Section(tuple(Setting(name, Table(section)) for name, section in (
-    ("mailbox", MAILBOX), ("smtp", SMTP), ("register", REGISTER), ("schedule", SCHEDULE),
+    ("mailbox", MAILBOX), ("smtp", SMTP), ("oauth2", OAUTH2), ("register", REGISTER),
+    ("schedule", SCHEDULE),
     ("vacancies", VACANCIES), ("notices", NOTICES), ("limits", LIMITS), ("digest", DIGEST),
     ("scan", SCAN),
 )))
@@ -468,6 +507,8 @@ class Config:
     clamd: str | None = None  # [scan] clamd; None: no virus scanning
     scan_timeout_seconds: int = 60
     max_signature_age_days: int = 7
+    mailbox_auth: Literal["password", "oauth2"] = "password"
+    smtp_auth: Literal["password", "oauth2"] = "password"
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
@@ -492,6 +533,31 @@ class Config:
                              f"the environment variable {env_name} is not set")
         return value
 
+    def oauth_settings(self) -> OAuthSettings:
+        """``[oauth2]`` resolved: defaults filled in, secrets read from their variables.
+
+        Raises :class:`ConfigError` naming the key (a variable that is not set, say).
+        """
+        from intake_bot.signin.settings import resolve_oauth2
+
+        return resolve_oauth2(self.settings["oauth2"], self.register_path,
+                              lambda key, problem: self.error(("oauth2", key), problem))
+
+    def token_login(self, clock: Clock) -> TokenLogin:
+        """How the servers sign in by token: ``[oauth2]``'s token source, and ``clock``.
+
+        Raises :class:`ConfigError` for a variable that is not set or a credential file
+        that cannot be used.
+        """
+        from intake_bot.signin import CredentialError, MissingLibrary, TokenLogin, token_source
+
+        try:
+            return TokenLogin(token_source(self.oauth_settings()), clock)
+        except CredentialError as error:
+            raise self.error(("oauth2", error.key), error.problem) from None
+        except MissingLibrary as error:
+            raise self.error(("oauth2", "provider"), str(error)) from None
+
     def error(self, key: tuple[str | int, ...], problem: str) -> ConfigError:
         """A :class:`ConfigError` about a key of this file, e.g. ``("notices", "templates")``,
         naming the line it stands on."""
@@ -506,8 +572,14 @@ def default_config_path() -> Path:
 def load_config(path: Path | str) -> Config:
     """Read and validate the service configuration and its vacancies file."""
     path = Path(path)
-    settings = read_table(TomlFile.read(path), INTAKE_FILE)
+    file = TomlFile.read(path)
+    settings = read_table(file, INTAKE_FILE)
     mailbox, smtp, register = settings["mailbox"], settings["smtp"], settings["register"]
+    if "oauth2" in (mailbox["auth"], smtp["auth"]):
+        from intake_bot.signin.settings import check_oauth2
+
+        # Everything that can be told without the secrets: check-config catches it.
+        check_oauth2(settings["oauth2"], lambda key, problem: file.error(("oauth2", key), problem))
     notices, digest = settings["notices"], settings["digest"]
     vacancies = load_vacancies(settings["vacancies"]["path"])
     return Config(
@@ -537,6 +609,8 @@ def load_config(path: Path | str) -> Config:
         clamd=settings["scan"]["clamd"],
         scan_timeout_seconds=settings["scan"]["timeout_seconds"],
         max_signature_age_days=settings["scan"]["max_signature_age_days"],
+        mailbox_auth=mailbox["auth"],
+        smtp_auth=smtp["auth"],
         settings=settings,
     )
 

@@ -482,7 +482,7 @@ def open_intake(config: Config, inspect: Inspector = inspect_document,
     with cycle_lock(config.register_path):
         register = Register(config.register_path)
         try:
-            transport = open_transport(config)
+            transport = open_transport(config, clock)
             try:
                 intake = Intake(config, register, transport, inspect, clock, open_scanner(config))
                 intake.recover_interrupted_sends()
@@ -528,7 +528,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
               clock: Clock = now_utc) -> CycleSummary:
     """Process every message waiting in the mailbox, then every notice that is due."""
     summary = CycleSummary()
-    mailbox = open_mailbox(config)
+    mailbox = open_mailbox(config, clock)
     try:
         with (open_intake(config, inspect, clock) as intake,
               ThreadPoolExecutor(HELPERS, thread_name_prefix="decide-ahead") as helpers):

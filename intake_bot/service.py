@@ -112,7 +112,7 @@ class Service:
         failures = 0
         while not self.stop_event.is_set():
             try:
-                mailbox = mailbox or open_mailbox(self.config)
+                mailbox = mailbox or open_mailbox(self.config, self.clock)
                 if not mailbox.supports_idle:
                     log.info("the mailbox offers no IDLE: polling every %d s",
                              self.config.poll_seconds)

@@ -2,10 +2,13 @@
 
 Fixtures: ``dovecot`` (session), ``fresh_dovecot`` (emptied for each test),
 ``dovecot_tls`` (session, TLS and STARTTLS with a test CA), ``test_ca``,
-``smtp_sink`` and ``smtp_sink_factory``; ``clamd`` (session) and ``running_clamd`` (started again if a test
-stopped it). Without a ``dovecot`` or ``clamd`` binary their fixtures skip with
-instructions, or fail when ``CI=true``. The servers themselves live in ``tests/servers.py``
-and ``tests/clamav.py``, which the benchmark in ``bench/`` starts too.
+``smtp_sink`` and ``smtp_sink_factory``; for OAuth 2.0, ``identity`` (the local token
+and introspection endpoint, reset for each test), ``fresh_dovecot_oauth`` (a Dovecot
+that checks tokens with it) and ``token_sink`` (an SMTP sink that does too); ``clamd``
+(session) and ``running_clamd`` (started again if a test stopped it). Without a
+``dovecot`` or ``clamd`` binary their fixtures skip with instructions, or fail when
+``CI=true``. The servers themselves live in ``tests/servers.py`` and ``tests/clamav.py``,
+which the benchmark in ``bench/`` starts too.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from intake_bot.signin import token_source
 from tests.clamav import INSTALL_HINT as CLAMD_INSTALL_HINT
 from tests.clamav import ClamdServer, find_clamd
 from tests.servers import (
@@ -27,10 +31,12 @@ from tests.servers import (
     DovecotServer,
     SmtpSink,
     TestCA,
+    TokenSinkHandler,
     find_dovecot,
     make_test_ca,
     start_sink,
 )
+from tests.token_endpoint import IdentityProvider, SteppingClock
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +61,8 @@ def _dovecot_binary() -> str:
     pytest.skip(INSTALL_HINT)
 
 
-def _running_dovecot(ca: TestCA | None = None) -> Iterator[DovecotServer]:
-    server = DovecotServer(_dovecot_binary(), ca=ca)
+def _running_dovecot(ca: TestCA | None = None, **options: Any) -> Iterator[DovecotServer]:
+    server = DovecotServer(_dovecot_binary(), ca=ca, **options)
     try:
         server.start()
         yield server
@@ -83,10 +89,61 @@ def dovecot_tls(test_ca: TestCA) -> Iterator[DovecotServer]:
     yield from _running_dovecot(test_ca)
 
 
-# --- SMTP ----------------------------------------------------------------------------
-
+# --- OAuth 2.0 -----------------------------------------------------------------------
 
 SinkFactory = Callable[..., SmtpSink]
+
+
+@pytest.fixture(scope="session")
+def identity_server(test_ca: TestCA) -> Iterator[IdentityProvider]:
+    """The local identity provider, over HTTP and HTTPS (test CA), for the whole session."""
+    from tests.conftest import NOW
+
+    server = IdentityProvider(SteppingClock(NOW), ca=test_ca)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def identity(identity_server: IdentityProvider, test_ca: TestCA,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[IdentityProvider]:
+    """The identity provider with nothing registered and its own clock at ``NOW``.
+
+    requests (under MSAL, google-auth and Authlib) trusts the test CA through
+    ``REQUESTS_CA_BUNDLE``, and the process forgets its token sources, as a new process would.
+    """
+    from tests.conftest import NOW
+
+    identity_server.reset()
+    identity_server.clock = SteppingClock(NOW)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(test_ca.ca_file))
+    token_source.cache_clear()
+    yield identity_server
+    token_source.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def dovecot_oauth(identity_server: IdentityProvider) -> Iterator[DovecotServer]:
+    """A Dovecot whose mailbox is ``applications@example.org`` and that takes tokens too."""
+    yield from _running_dovecot(introspection_url=identity_server.introspection_url,
+                                user="applications@example.org")
+
+
+@pytest.fixture
+def fresh_dovecot_oauth(dovecot_oauth: DovecotServer) -> DovecotServer:
+    """The token-taking Dovecot, running and with every folder empty."""
+    dovecot_oauth.reset()
+    return dovecot_oauth
+
+
+@pytest.fixture
+def token_sink(identity: IdentityProvider, smtp_sink_factory: SinkFactory) -> SmtpSink:
+    """An SMTP sink offering XOAUTH2 and OAUTHBEARER, checking tokens with ``identity``."""
+    return smtp_sink_factory(handler=TokenSinkHandler(identity.owner_of))
+
+
+# --- SMTP ----------------------------------------------------------------------------
 
 
 @pytest.fixture

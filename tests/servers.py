@@ -6,8 +6,10 @@ No pytest here, so that ``bench/`` starts the very servers the test fixtures sta
 
 from __future__ import annotations
 
+import base64
 import grp
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -20,7 +22,7 @@ import subprocess
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -143,7 +145,7 @@ listen = {host}
 login_greeting = {greeting}
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{oauth_mechanisms}
 # Refused logins answer at once (see also anvil-auth-penalty below).
 auth_failure_delay = 0
 default_login_user = {login_user}
@@ -153,7 +155,7 @@ first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{root}/mail/%u
 mail_fsync = never
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN {root}/passwd
 }}
@@ -182,6 +184,24 @@ service anvil {{
 }}
 """
 
+# Tokens are checked by asking the test's introspection endpoint (RFC 7662), first; the
+# password passdb after it still serves PLAIN and LOGIN (the fixtures seed mail with it).
+_OAUTH_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf
+}}
+"""
+
+_OAUTH_CONFIG = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
 _APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]")
 
 
@@ -190,10 +210,14 @@ class DovecotServer:
 
     Attributes: ``host``, ``port`` (plain IMAP; it offers STARTTLS when started with a
     CA), ``tls_port`` (implicit TLS, or None), ``user``, ``password``, ``maildir`` (the
-    user's Maildir), ``ca_file`` (None without TLS).
+    user's Maildir), ``ca_file`` (None without TLS). With ``introspection_url`` it also
+    takes XOAUTH2 and OAUTHBEARER, asking that URL whether a token is active and whose it
+    is (Dovecot's ``oauth2`` passdb); ``user`` may then be an address, as hosted mailboxes'
+    are (``applications@example.org``).
     """
 
-    def __init__(self, binary: str, *, ca: TestCA | None = None) -> None:
+    def __init__(self, binary: str, *, ca: TestCA | None = None,
+                 introspection_url: str | None = None, user: str = "applications") -> None:
         self.root = Path(tempfile.mkdtemp(prefix="intake-dovecot-"))
         # Dovecot's own users must read the config and password file (mkdtemp is 0700).
         self.root.chmod(0o755)
@@ -201,15 +225,15 @@ class DovecotServer:
         self.port = free_port()
         self.tls_port = free_port() if ca else None
         self.ca_file = ca.ca_file if ca else None
-        self.user = "applications"
+        self.user = user
         self.password = secrets.token_urlsafe(16)
         self.maildir = self.root / "mail" / self.user
         self._binary = binary
         self._greeting = f"intake-bot-test-{secrets.token_hex(8)}"
         self._process: subprocess.Popen[bytes] | None = None
-        self._write_config(ca)
+        self._write_config(ca, introspection_url)
 
-    def _write_config(self, ca: TestCA | None) -> None:
+    def _write_config(self, ca: TestCA | None, introspection_url: str | None) -> None:
         if os.geteuid() == 0:
             # As root, Dovecot refuses to run its login and internal processes, or to
             # store mail, as uid 0: hand them to its own unprivileged users.
@@ -238,8 +262,12 @@ class DovecotServer:
                 port=self.port,
                 tls_port=self.tls_port or 0,
                 chroot=chroot,
+                oauth_mechanisms=" xoauth2 oauthbearer" if introspection_url else "",
+                oauth_passdb=_OAUTH_PASSDB.format(root=self.root) if introspection_url else "",
             )
         )
+        if introspection_url:
+            (self.root / "oauth2.conf").write_text(_OAUTH_CONFIG.format(url=introspection_url))
         (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         for folder in (self.root / "mail", self.root / "home"):
             folder.mkdir()
@@ -477,6 +505,65 @@ class SinkHandler:
         return AuthResult(success=True)
 
 
+class TokenSinkHandler(SinkHandler):
+    """A sink that takes SASL XOAUTH2 and OAUTHBEARER (RFC 7628), checking each token.
+
+    ``owner_of(token)`` names the mailbox a token is good for, or None when it is not
+    active (the test's identity provider answers that, as Dovecot asks it). A token for
+    another mailbox than the one named is refused too, with ``refusal`` (Microsoft says
+    ``535 5.7.3 Authentication unsuccessful``). ``mechanisms`` records what each login used.
+    """
+
+    def __init__(self, owner_of: Callable[[str], str | None],
+                 refusal: str = "535 5.7.8 Authentication credentials invalid") -> None:
+        super().__init__()
+        self.owner_of = owner_of
+        self.refusal = refusal
+        self.mechanisms: list[str] = []
+
+    async def auth_XOAUTH2(self, server: SMTPServer, args: list[str]) -> AuthResult:
+        """``user=U^Aauth=Bearer T^A^A``; a refusal is a 334 error challenge, then the reply."""
+        fields = await _initial_response(server, args)
+        user, token = _sasl_fields(fields, b"\x01user=", b"\x01auth=Bearer ")
+        return await self._verdict(server, "XOAUTH2", user, token)
+
+    async def auth_OAUTHBEARER(self, server: SMTPServer, args: list[str]) -> AuthResult:
+        """``n,a=U,^Aauth=Bearer T^A^A`` (RFC 7628 3.1)."""
+        fields = await _initial_response(server, args)
+        gs2, _, rest = fields.partition(b"\x01")
+        user = next((part[2:] for part in gs2.split(b",") if part.startswith(b"a=")), b"")
+        _, token = _sasl_fields(b"\x01" + rest, b"\x01user=", b"\x01auth=Bearer ")
+        return await self._verdict(server, "OAUTHBEARER", user.decode(errors="replace"), token)
+
+    async def _verdict(self, server: SMTPServer, mechanism: str, user: str,
+                       token: str) -> AuthResult:
+        if token and user and self.owner_of(token) == user:
+            self.logins.append(user)
+            self.mechanisms.append(mechanism)
+            return AuthResult(success=True, auth_data=user, handled=False)
+        # Both mechanisms answer a bad token with an error challenge the client must
+        # acknowledge (an empty line, or ^A) before the final reply.
+        error = json.dumps({"status": "invalid_token", "schemes": "bearer"})
+        await server.challenge_auth(error)
+        return AuthResult(success=False, handled=False, message=self.refusal)
+
+
+async def _initial_response(server: SMTPServer, args: list[str]) -> bytes:
+    """The client's first SASL message: in the AUTH command, or after an empty challenge."""
+    if len(args) > 1:
+        return base64.b64decode(args[1])
+    answer = await server.challenge_auth("")
+    return answer if isinstance(answer, bytes) else b""
+
+
+def _sasl_fields(fields: bytes, user_key: bytes, token_key: bytes) -> tuple[str, str]:
+    """The user and bearer token of an XOAUTH2-style key/value list."""
+    text = b"\x01" + fields
+    user = text.split(user_key, 1)[1].split(b"\x01", 1)[0] if user_key in text else b""
+    token = text.split(token_key, 1)[1].split(b"\x01", 1)[0] if token_key in text else b""
+    return user.decode(errors="replace"), token.decode(errors="replace")
+
+
 class _CountingController(Controller):
     """A Controller that counts the connections the server accepts."""
 
@@ -525,6 +612,7 @@ def start_sink(
     users: dict[str, str] | None = None,
     ca: TestCA | None = None,
     timeout: float = 300,
+    exclude: Iterable[str] = (),
 ) -> SmtpSink:
     """Start an aiosmtpd sink on 127.0.0.1 and a free port; stop it with :meth:`SmtpSink.stop`.
 
@@ -532,10 +620,15 @@ def start_sink(
     (PLAIN, LOGIN) for those user/password pairs; with STARTTLS, AUTH is only offered once
     the connection is encrypted. ``tls`` is None, ``"starttls"`` or ``"implicit"`` and
     needs ``ca`` (a :class:`TestCA`). ``timeout`` is the server's idle timeout in seconds.
+    A :class:`TokenSinkHandler` turns on its token mechanisms; ``exclude`` names
+    mechanisms not to offer (Microsoft 365 offers XOAUTH2 but not OAUTHBEARER).
     """
     handler = handler or SinkHandler(users)
     options: dict[str, Any] = {"server_hostname": "localhost", "timeout": timeout}
-    if users:
+    if isinstance(handler, TokenSinkHandler):
+        options.update(auth_require_tls=tls == "starttls",
+                       auth_exclude_mechanism=["PLAIN", "LOGIN", *exclude])
+    elif users:
         # aiosmtpd only knows about STARTTLS; with implicit TLS every session is encrypted.
         options.update(authenticator=handler.authenticate, auth_require_tls=tls == "starttls")
     if tls == "starttls":

@@ -124,7 +124,7 @@ def test_unknown_vacancy_keys_name_the_line_and_the_nearest_key(shipped_copy: Pa
     ("poll_seconds = 60", "poll_second = 60",
      ":19: [schedule] poll_second: unknown key (did you mean 'poll_seconds'?)"),
     ('processed_folder = "Processed"', 'folder = "Processed"',
-     ":7: [mailbox] folder: unknown key (known: url, password_env, processed_folder, "
+     ":7: [mailbox] folder: unknown key (known: url, auth, password_env, processed_folder, "
      "quarantine_folder)"),
     ("max_per_address_per_day = 5", "max_per_adress_per_day = 5",
      ":25: [notices] max_per_adress_per_day: unknown key (did you mean "

@@ -93,6 +93,14 @@ def test_parse_url_with_port_encoded_user_ipv6_and_folder() -> None:
     assert not url.implicit_tls
 
 
+def test_parse_url_with_an_unencoded_address_as_user() -> None:
+    """A hosted (or shared) mailbox's address, '@' and all: the last '@' ends the user."""
+    url = netsec.parse_server_url(
+        "imaps://applications@example.org@outlook.office365.com/INBOX", IMAP_PORTS)
+    assert (url.user, url.host, url.port, url.path) == (
+        "applications@example.org", "outlook.office365.com", 993, "INBOX")
+
+
 def test_parse_url_without_user_or_path() -> None:
     url = netsec.parse_server_url("smtp://relay.example.org:2525", {"smtp": 587})
     assert (url.user, url.port, url.path) == (None, 2525, "")

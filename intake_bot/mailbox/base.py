@@ -45,8 +45,8 @@ class Mailbox(Protocol):
         """Move several messages of one listing into ``folder`` at once, as :meth:`move` does."""
         ...
 
-    def connect(self) -> None:
-        """Reach the mailbox now (log in), e.g. to check a configuration."""
+    def connect(self) -> str:
+        """Reach the mailbox now (sign in), e.g. to check a configuration; say who signed in."""
         ...
 
     @property

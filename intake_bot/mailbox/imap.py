@@ -15,6 +15,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from intake_bot import netsec
 from intake_bot.mailbox.base import MailboxError, MailItem
+from intake_bot.signin import SignInError, TokenLogin
 
 logger = logging.getLogger(__name__)
 # imapclient's protocol trace logs every fetched message whole at DEBUG: keep it quiet even
@@ -49,8 +50,9 @@ class ImapMailbox:
         self,
         host: str,
         user: str,
-        password: str,
+        password: str | None,
         *,
+        token_login: TokenLogin | None = None,
         port: int | None = None,
         folder: str = "INBOX",
         implicit_tls: bool = True,
@@ -64,6 +66,10 @@ class ImapMailbox:
         idle_renew_s: float = 600.0,
     ) -> None:
         """Describe the account; nothing is connected until first use.
+
+        The account signs in with ``password``, or with ``token_login`` by a token
+        (OAUTHBEARER, else XOAUTH2, whichever the server offers first); ``user`` is then
+        the mailbox signed in to, a shared mailbox's own address included.
 
         ``implicit_tls`` true means TLS from the first byte (``imaps``, port 993);
         false means STARTTLS when the server offers it, and a clear-text login only to
@@ -81,6 +87,9 @@ class ImapMailbox:
         self.user = user
         self.folder = folder
         self._password = password
+        self._token_login = token_login
+        #: Who signed in and how, after the first login (shown by ``check-config --connect``).
+        self.signed_in = ""
         self._implicit_tls = implicit_tls
         self._ssl_context = ssl_context or netsec.make_ssl_context()
         self._timeout_s = timeout_s
@@ -97,7 +106,7 @@ class ImapMailbox:
 
     @classmethod
     def from_url(
-        cls, url: str, password: str, *, ca_file: str | None = None, **options: Any
+        cls, url: str, password: str | None, *, ca_file: str | None = None, **options: Any
     ) -> ImapMailbox:
         """Build a mailbox from ``imaps://user@host:port/FOLDER`` or ``imap://...``.
 
@@ -128,10 +137,15 @@ class ImapMailbox:
         with self._errors("connecting"):
             return bool(self._selected().has_capability("IDLE"))
 
-    def connect(self) -> None:
-        """Connect, log in and select the folder now, e.g. to check a configuration."""
+    def connect(self) -> str:
+        """Connect, log in and select the folder now; say who signed in and how.
+
+        Meant to check a configuration: the answer reads ``applications@example.org by
+        XOAUTH2 (microsoft token valid until 2026-11-23T13:00:00Z)``.
+        """
         with self._errors("connecting"):
             self._selected()
+        return self.signed_in
 
     def pending(self) -> Iterator[MailItem]:
         """Yield every message waiting in the folder, in arrival (UID) order.
@@ -373,8 +387,11 @@ class ImapMailbox:
             netsec.require_encryption_or_loopback(
                 self.host, encrypted, peer=client.socket().getpeername()[0], secure_scheme="imaps"
             )
-            client.login(self.user, self._password)
+            how = self._sign_in(client)
         except netsec.CleartextRefused as exc:
+            _shutdown(client)
+            raise MailboxError(f"IMAP {self.host}:{self.port}: {exc}") from None
+        except SignInError as exc:
             _shutdown(client)
             raise MailboxError(f"IMAP {self.host}:{self.port}: {exc}") from None
         except LoginError as exc:
@@ -383,14 +400,32 @@ class ImapMailbox:
         except (IMAPClientError, OSError) as exc:
             _shutdown(client)
             raise self._error(step, exc) from exc
+        self.signed_in = how
         logger.info(
-            "IMAP %s:%d: logged in as %s (%s)",
+            "IMAP %s:%d: signed in as %s (%s)",
             self.host,
             self.port,
-            self.user,
+            self.signed_in,
             "TLS" if encrypted else "clear text on loopback",
         )
         return client
+
+    def _sign_in(self, client: IMAPClient) -> str:
+        """Log in with the password, or with a token; say who signed in and how."""
+        if self._token_login is None:
+            client.login(self.user, self._password or "")
+            return f"{self.user} by password"
+        login = self._token_login
+        mechanism = login.mechanism(
+            cap.decode()[5:] for cap in client.capabilities() if cap.startswith(b"AUTH="))
+
+        def present(token: str) -> object:
+            if mechanism == "XOAUTH2":
+                return client.oauth2_login(self.user, token)
+            return client.oauthbearer_login(self.user, token)
+
+        return login.sign_in(self.user, mechanism, "IMAP", present, LoginError,
+                             netsec.describe_error)
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

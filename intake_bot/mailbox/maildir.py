@@ -161,8 +161,9 @@ class MaildirMailbox:
         finally:
             os.close(descriptor)
 
-    def connect(self) -> None:
-        """A local folder is always reachable."""
+    def connect(self) -> str:
+        """A local folder is always reachable; nobody signs in."""
+        return ""
 
     @property
     def supports_idle(self) -> bool:

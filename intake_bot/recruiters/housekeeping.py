@@ -25,7 +25,7 @@ def after_cycle(config: Config, now: dt.datetime) -> tuple[list[PurgeOutcome], D
         purged = apply_retention(config, register, now)
         if not config.digest_recruiters:
             return purged, None
-        transport = open_transport(config)
+        transport = open_transport(config, lambda: now)
         try:
             return purged, send_digest_if_due(config, register, transport, now)
         except (TemporaryFailure, PermanentFailure) as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config
 from intake_bot.transport.base import (
     PermanentFailure,
@@ -19,8 +20,8 @@ from intake_bot.transport.base import (
 )
 
 
-def open_transport(config: Config) -> Transport:
-    """The way of sending notices that the configuration names."""
+def open_transport(config: Config, clock: Clock = now_utc) -> Transport:
+    """The way of sending notices that the configuration names; ``clock`` judges tokens."""
     url = config.smtp_url
     if url.startswith("outbox:"):
         from intake_bot.transport.outbox import OutboxTransport
@@ -28,6 +29,8 @@ def open_transport(config: Config) -> Transport:
         return OutboxTransport(Path(url[len("outbox:"):]))
     from intake_bot.transport.smtp import SmtpTransport
 
+    if config.smtp_auth == "oauth2":
+        return SmtpTransport.from_url(url, token_login=config.token_login(clock))
     return SmtpTransport.from_url(url, config.secret(config.smtp_password_env, "smtp"))
 
 

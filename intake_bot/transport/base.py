@@ -36,8 +36,8 @@ class Transport(Protocol):
         """
         ...
 
-    def connect(self) -> None:
-        """Reach the server now (log in), e.g. to check a configuration."""
+    def connect(self) -> str:
+        """Reach the server now (sign in), e.g. to check a configuration; say who signed in."""
         ...
 
     def close(self) -> None:

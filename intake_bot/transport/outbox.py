@@ -35,8 +35,9 @@ class OutboxTransport:
         except OSError as error:
             raise TemporaryFailure(f"outbox {self.path}: {error.strerror}") from None
 
-    def connect(self) -> None:
-        """A local folder is always reachable."""
+    def connect(self) -> str:
+        """A local folder is always reachable; nobody signs in."""
+        return ""
 
     def close(self) -> None:
         """Nothing to release."""

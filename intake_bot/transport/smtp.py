@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from intake_bot import netsec
+from intake_bot.signin import Responder, SignInError, TokenLogin
 from intake_bot.transport.base import (
     PermanentFailure,
     PossiblyDelivered,
@@ -55,6 +56,7 @@ class SmtpTransport:
         port: int | None = None,
         user: str | None = None,
         password: str | None = None,
+        token_login: TokenLogin | None = None,
         implicit_tls: bool = True,
         ssl_context: ssl.SSLContext | None = None,
         timeout_s: float = 30.0,
@@ -65,7 +67,8 @@ class SmtpTransport:
         ``implicit_tls`` true means TLS from the first byte (``smtps``, port 465);
         false means STARTTLS when the server offers it (``smtp``, port 587), and a
         clear-text login only to a loopback address. The transport logs in only when
-        both ``user`` and ``password`` are given. ``ssl_context`` defaults to
+        both ``user`` and ``password`` are given, or signs in as ``user`` with a token
+        from ``token_login`` (OAUTHBEARER, else XOAUTH2). ``ssl_context`` defaults to
         :func:`intake_bot.netsec.make_ssl_context`; ``timeout_s`` bounds connecting and
         every reply; ``local_hostname`` is the EHLO name (default: this host's FQDN).
         """
@@ -73,6 +76,9 @@ class SmtpTransport:
         self.port = port or DEFAULT_PORTS["smtps" if implicit_tls else "smtp"]
         self.user = user
         self._password = password
+        self._token_login = token_login
+        #: Who signed in and how, once connected (shown by ``check-config --connect``).
+        self.signed_in = ""
         self._implicit_tls = implicit_tls
         self._ssl_context = ssl_context or netsec.make_ssl_context()
         self._timeout_s = timeout_s
@@ -111,9 +117,13 @@ class SmtpTransport:
             **options,
         )
 
-    def connect(self) -> None:
-        """Connect (and log in) now, e.g. to check a configuration; raises ServerUnavailable."""
+    def connect(self) -> str:
+        """Connect (and sign in) now, e.g. to check a configuration; say who signed in.
+
+        Raises :class:`ServerUnavailable`.
+        """
         self._session()
+        return self.signed_in
 
     def send(self, message: bytes, envelope_from: str, recipients: Sequence[str]) -> None:
         """Send ``message`` from ``envelope_from`` to exactly ``recipients``.
@@ -221,7 +231,7 @@ class SmtpTransport:
             raise ServerUnavailable(f"{self._where}: cannot connect: {_describe(exc)}") from exc
         try:
             encrypted = self._start_session(smtp)
-        except netsec.CleartextRefused as exc:
+        except (netsec.CleartextRefused, SignInError) as exc:
             smtp.close()
             raise ServerUnavailable(f"{self._where}: {exc}") from None
         except smtplib.SMTPAuthenticationError as exc:
@@ -256,13 +266,26 @@ class SmtpTransport:
             smtp.starttls(context=self._ssl_context)
             smtp.ehlo()
             encrypted = True
-        if self.user and self._password:
+        if self.user and (self._password or self._token_login):
             assert smtp.sock is not None
             netsec.require_encryption_or_loopback(
                 self.host, encrypted, peer=smtp.sock.getpeername()[0], secure_scheme="smtps"
             )
-            smtp.login(self.user, self._password)
+            if self._token_login is not None:
+                self.signed_in = self._sign_in_by_token(smtp, self.user, self._token_login)
+            else:
+                smtp.login(self.user, self._password or "")
+                self.signed_in = f"{self.user} by password"
         return encrypted
+
+    def _sign_in_by_token(self, smtp: smtplib.SMTP, user: str, login: TokenLogin) -> str:
+        """AUTH with a token for ``user``; a refused token is replaced once. Says how it went."""
+        mechanism = login.mechanism(str(smtp.esmtp_features.get("auth", "")).split())
+        return login.sign_in(
+            user, mechanism, "SMTP",
+            lambda token: smtp.auth(mechanism, Responder(mechanism, user, token),
+                                    initial_response_ok=True),
+            smtplib.SMTPAuthenticationError, _describe)
 
 
 class _Smtp(smtplib.SMTP):
