@@ -422,7 +422,8 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
 @cli.command("review")
 @click.option("--host", default=DEFAULT_HOST, show_default=True,
               help="Address to listen on; keep the loopback and put the sign-on proxy in front.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int,
+              help="Port to listen on; a taken one is an error before anything starts.")
 @pass_context
 @one_line_errors
 def review_command(context: Context, host: str, port: int) -> None:
@@ -430,12 +431,14 @@ def review_command(context: Context, host: str, port: int) -> None:
     from intake_bot.recruiters import review
 
     config = context.config
+    datasette = review.create_datasette(config)
+    listening = review.listen(host, port)
     if not review.is_loopback(host):
         click.echo(f"warning: listening on {host}: whoever reaches this port sees candidates' "
                    "data; keep 127.0.0.1 behind a sign-on proxy instead", err=True)
     click.echo(f"browser view of {config.register_path} at http://{host}:{port}/ "
                "(Ctrl+C to stop)")
-    review.serve(config, host, port)
+    review.serve(datasette, listening)
 
 
 @cli.command("report")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -92,6 +93,15 @@ def test_review_without_datasette_says_which_extra(filled, monkeypatch):
     assert result.exit_code == 1
     assert result.stderr == ("intake-bot: error: intake-bot review needs datasette, which is "
                              "not installed: pip install 'intake-bot[review]'\n")
+
+
+def test_review_on_a_taken_port_fails_before_announcing_a_url(filled):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_cli("--config", str(filled.config_path), "review", "--port", str(port))
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == (f"intake-bot: error: cannot listen on 127.0.0.1:{port}: "
+                             "Address already in use\n")
 
 
 # -- the plugin, in process -------------------------------------------------------------

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
-from intake_bot.recruiters.errors import require
+from intake_bot.recruiters.errors import RecruiterError, require
 from intake_bot.register import Register
 
 METADATA = Path(__file__).with_name("datasette_metadata.json")
@@ -70,10 +72,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
-    """Serve the browser view until interrupted."""
-    datasette = create_datasette(config)
+def listen(host: str, port: int) -> socket.socket:
+    """The browser view's listening socket, bound before its address is announced.
+
+    Raises :class:`RecruiterError` in one line when the port is taken or the host unknown,
+    so that no URL is printed for a server that never starts.
+    """
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as error:
+        # create_server adds the address to strerror; the line names it already.
+        number = error.errno or 0  # negative for an unknown host (getaddrinfo's own codes)
+        reason = os.strerror(number) if number > 0 else error.strerror or str(error)
+        raise RecruiterError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def serve(datasette: Any, listening: socket.socket) -> None:
+    """Serve the browser view (see :func:`create_datasette`) on ``listening`` until interrupted."""
     import uvicorn  # Datasette's own server, installed with it
 
     asyncio.run(datasette.invoke_startup())
-    uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(uvicorn.Config(datasette.app(), log_level="warning", lifespan="on"))
+    server.run(sockets=[listening])
