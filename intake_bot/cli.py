@@ -58,6 +58,10 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(error))
         except sqlite3.Error as error:
             fail(f"register: {error}")
+        except BrokenPipeError:
+            # The reader went away (``intake-bot register list | head -1``): click ends the
+            # command quietly, exit status 1, as Python's documentation advises.
+            raise
         except OSError as error:
             fail(f"{error.filename or ''}: {error.strerror or error}".lstrip(": "))
 
@@ -122,7 +126,10 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, quiet: bool
 @pass_context
 @one_line_errors
 def run(context: Context, once: bool) -> None:
-    """Poll the mailbox and handle every application (a service, or one cycle with --once)."""
+    """Run the service, or one cycle with --once.
+
+    Poll the mailbox and handle every application: match, check, register, answer.
+    """
     from intake_bot.pipeline import run_cycle
     from intake_bot.recruiters.housekeeping import after_cycle
     from intake_bot.service import Service
@@ -161,7 +168,12 @@ def _progress_printer(every: int = 100) -> Callable[[int], None]:
 @pass_context
 @one_line_errors
 def check_config(context: Context, connect: bool) -> None:
-    """Validate the configuration, vacancies and templates, and print a summary."""
+    """Check everything a cycle needs; summarise it.
+
+    The configuration, the vacancies, the places the bot writes, the secrets it reads and
+    every notice template; then each vacancy with its deadline and rules. A problem is one
+    line naming the file, key and line, exit status 2.
+    """
     from intake_bot.preflight import preflight
 
     config = context.config
@@ -211,7 +223,11 @@ def _how(who: str) -> str:
 @pass_context
 @one_line_errors
 def demo(context: Context) -> None:
-    """Deliver the sample applications into the embedded Maildir and run one cycle."""
+    """Run one cycle on the sample applications.
+
+    Deliver the shipped samples into the embedded Maildir, run one cycle and show the
+    decisions.
+    """
     from intake_bot import demo as demo_module
     from intake_bot.pipeline import run_cycle
 
@@ -240,7 +256,10 @@ def demo(context: Context) -> None:
 
 @cli.command()
 def rules() -> None:
-    """List every rule with its name, what it checks and the reason codes it reports."""
+    """List every rule and its reason codes.
+
+    Each rule with its name, what it checks and the reason codes it reports.
+    """
     for line in describe_rules():
         click.echo(line)
 
@@ -261,13 +280,17 @@ def register() -> None:
                                            "vacancy_id", "sender"]), default="id",
               show_default=True, help="Order of the rows.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+              show_default=True,
+              help="A table to read, CSV, or JSON (reasons, flags and attachments as arrays).")
 @pass_context
 @one_line_errors
 def register_list(context: Context, vacancy: str | None, status: str | None, reason: str | None,
                   flag: str | None, since: str | None, until: str | None, sort: str,
                   fmt: str) -> None:
-    """List submissions, newest last, filtered by vacancy, status, reason, flag or dates."""
+    """List submissions, newest last.
+
+    Filtered by vacancy, status, reason, flag or dates.
+    """
     with context.register() as store:
         rows = store.submissions(vacancy=vacancy, status=status, reason=reason, flag=flag,
                                  since=since, until=until, order=sort)
@@ -279,7 +302,10 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
 @pass_context
 @one_line_errors
 def register_show(context: Context, submission_id: int) -> None:
-    """Show everything about one submission: its decision, documents and notices."""
+    """Show everything about one submission.
+
+    Its decision, documents and notices, as JSON.
+    """
     with context.register() as store:
         row = store.submission(submission_id)
         if row is None:
@@ -294,7 +320,11 @@ def register_show(context: Context, submission_id: int) -> None:
 @pass_context
 @one_line_errors
 def register_check(context: Context) -> None:
-    """Verify the register's integrity and every archived file it names; exit 1 on a problem."""
+    """Verify the register and every file it names.
+
+    SQLite's own checks, then every archived message and document hashed again; exit
+    status 1 on a problem.
+    """
     from intake_bot.integrity import check_register
 
     report = check_register(context.config)
@@ -314,9 +344,20 @@ def replies() -> None:
 @pass_context
 @one_line_errors
 def replies_retry(context: Context, reply_id: int | None) -> None:
-    """Send failed or waiting notices now (one by ID, or all of them)."""
+    """Send failed or waiting notices now.
+
+    One by ID, or all of them. An ID that names no notice, or one already sent, is one line
+    and exit status 1.
+    """
     from intake_bot.pipeline import open_intake
 
+    if reply_id is not None:
+        with context.register() as store:
+            reply = store.reply(reply_id)
+        if reply is None:
+            fail(f"no notice with id {reply_id} (`intake-bot register show` lists a submission's)")
+        if reply["status"] == "sent":
+            fail(f"notice {reply_id} was sent at {reply['sent_at']}: nothing to retry")
     # Under the cycle lock, like a cycle: never beside a running one, and a notice a
     # crash left half-sent is dealt with first.
     with open_intake(context.config, clock=context.clock) as intake:
@@ -330,7 +371,7 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
 @click.option("--history", is_flag=True,
               help="Every submission, instead of one row per candidate.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True)
+              show_default=True, help="CSV for a spreadsheet, or JSON.")
 @click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="CSV field separator; ';' for Excel in a locale whose decimal comma "
                    "makes it expect one.")
@@ -340,10 +381,10 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
 @one_line_errors
 def register_export(context: Context, vacancy: str, history: bool, fmt: str, delimiter: str,
                     output: Path | None) -> None:
-    """Export a vacancy's candidates for a spreadsheet (UTF-8 with BOM, local times).
+    """Export a vacancy's candidates for a spreadsheet.
 
     One row per candidate with the submission that counts (the accepted one, else the
-    latest), or every submission with --history.
+    latest), or every submission with --history; UTF-8 with BOM, local times.
     """
     from intake_bot.recruiters.export import export_json, export_rows, to_csv, write_private
 
@@ -360,11 +401,14 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
 @register.command("stats")
 @click.option("--vacancy", help="Only this vacancy id.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+              show_default=True, help="Lines to read, or JSON.")
 @pass_context
 @one_line_errors
 def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
-    """Per vacancy: counts by status, reason and flag, arrivals per day, time left."""
+    """Show figures per vacancy.
+
+    Counts by status, reason and flag, arrivals per day, time left.
+    """
     from intake_bot.recruiters import stats
 
     with context.register() as store:
@@ -387,10 +431,11 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
 @one_line_errors
 def register_purge(context: Context, vacancy: str | None, before: dt.datetime | None,
                    dry_run: bool, yes: bool) -> None:
-    """Delete submissions' documents and e-mails and blank their personal data.
+    """Delete submissions' personal data.
 
-    Keeps the anonymous facts (vacancy, status, reasons, flags, dates) so that counts
-    still add up, and writes an audit row in the purges table.
+    Their documents and e-mails are deleted and their personal columns blanked. The
+    anonymous facts (vacancy, status, reasons, flags, dates) stay, so that counts still add
+    up, and an audit row goes in the purges table.
     """
     from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
@@ -427,7 +472,10 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
 @pass_context
 @one_line_errors
 def review_command(context: Context, host: str, port: int) -> None:
-    """Open the register in the browser (Datasette): facets, canned queries, documents."""
+    """Open the register in the browser.
+
+    Datasette, with facets, canned queries and each submission's documents.
+    """
     from intake_bot.recruiters import review
 
     config = context.config
@@ -448,7 +496,10 @@ def review_command(context: Context, host: str, port: int) -> None:
 @pass_context
 @one_line_errors
 def report_command(context: Context, vacancy: str, output: Path | None) -> None:
-    """Draw a vacancy's report (PNG): arrivals per day against the deadline, outcomes by reason."""
+    """Draw a vacancy's report as a PNG picture.
+
+    Arrivals per day against the deadline, and outcomes by reason.
+    """
     from intake_bot.recruiters.report import write_report
 
     with context.register() as store:
@@ -463,7 +514,10 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 @pass_context
 @one_line_errors
 def digest_command(context: Context, send: bool) -> None:
-    """Print the recruiters' digest: what came in since the last one, totals, flags, deadlines."""
+    """Print or send the recruiters' digest.
+
+    What came in since the last one, totals, flags to review and deadlines.
+    """
     from intake_bot.recruiters.digest import compose_digest, send_digest
     from intake_bot.transport import open_transport
 
@@ -490,7 +544,10 @@ def digest_command(context: Context, send: bool) -> None:
 @pass_context
 @one_line_errors
 def replay_command(context: Context, submission_id: int | None, replay_all: bool) -> None:
-    """Put quarantined messages back through the pipeline from the archive (ID or --all)."""
+    """Put quarantined messages through again.
+
+    From the archive, once the cause is fixed: one by ID, or --all.
+    """
     from intake_bot.replay import replay
 
     if replay_all == (submission_id is not None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from intake_bot.config import CHECK_NAMES, Config, Vacancy
+from intake_bot.localtime import time_left
 from intake_bot.rules import RULES
 
 
@@ -45,12 +46,11 @@ def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
     if vacancy.reference:
         lines.append(f"    reference: {vacancy.reference}")
     if vacancy.deadline is not None and vacancy.closes_at is not None:
-        state = "OPEN" if vacancy.is_open(now) else "CLOSED"
         lines.append(
-            f"    deadline: {vacancy.deadline:%Y-%m-%d %H:%M} {vacancy.timezone.key} = "
-            f"{vacancy.last_moment:%Y-%m-%d %H:%M} UTC ({state} today)")
+            f"    deadline: {written_deadline(vacancy)} {vacancy.timezone.key} = "
+            f"{vacancy.last_moment:%Y-%m-%d %H:%M} UTC ({time_left(vacancy.closes_at, now)})")
     else:
-        lines.append("    deadline: none published (OPEN)")
+        lines.append("    deadline: none published (open)")
     channel = vacancy.channel + (f" ({vacancy.apply_url})" if vacancy.apply_url else "")
     lines.append(f"    channel: {channel}; languages: {', '.join(vacancy.languages)}; "
                  f"resubmission: {vacancy.resubmission}")
@@ -76,6 +76,16 @@ def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
     active = [rule.name for rule in RULES if rule.policy(vacancy) != "off"]
     lines.append(f"    rules: {', '.join(active)}")
     return lines
+
+
+def written_deadline(vacancy: Vacancy) -> str:
+    """The deadline as the vacancies file gives it: ``2026-06-12 23:59``, to the second
+    when written so, or ``2026-06-12 (the whole day)`` for a date alone."""
+    assert vacancy.deadline is not None
+    local = vacancy.deadline.replace(tzinfo=vacancy.timezone)
+    if (local + dt.timedelta(days=1)).astimezone(dt.UTC) == vacancy.closes_at:
+        return f"{local:%Y-%m-%d} (the whole day)"
+    return f"{local:%Y-%m-%d %H:%M:%S}" if local.second else f"{local:%Y-%m-%d %H:%M}"
 
 
 def describe_rules() -> list[str]:

@@ -299,6 +299,10 @@ class Register:
         rows = list(self.db.query("SELECT * FROM submissions WHERE id = ?", [submission_id]))
         return rows[0] if rows else None
 
+    def reply(self, reply_id: int) -> dict[str, Any] | None:
+        rows = list(self.db.query("SELECT * FROM replies WHERE id = ?", [reply_id]))
+        return rows[0] if rows else None
+
     def replies_for(self, submission_id: int) -> list[dict[str, Any]]:
         return list(self.db.query(
             "SELECT id, kind, recipient, message_id, status, attempts, last_error, sent_at, "

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
+from intake_bot.cli import cli
 from intake_bot.rules import RULES
-from tests.conftest import REPO, brussels, run_cli
+from tests.conftest import REPO, SG_VACANCY, brussels, run_cli
 from tests.mail import application, blank_pdf
 
 
@@ -118,3 +121,77 @@ def test_rules_lists_every_rule():
     assert code == 0
     for rule in RULES:
         assert rule.name in out and rule.description in out
+
+
+def test_replies_retry_of_an_unknown_or_sent_notice_says_so(project):
+    project.deliver(application(attachments=[("a.pdf", blank_pdf(), "application/pdf")]),
+                    brussels("2026-06-10T10:00:00"))
+    config = str(project.config_path)
+    assert invoke("--config", config, "run", "--once")[0] == 0
+    code, out, err = invoke("--config", config, "replies", "retry", "99")
+    assert (code, out) == (1, "")
+    assert err == ("intake-bot: error: no notice with id 99 (`intake-bot register show` lists "
+                   "a submission's)\n")
+    code, out, err = invoke("--config", config, "replies", "retry", "1")
+    assert (code, out) == (1, "")
+    assert err.startswith("intake-bot: error: notice 1 was sent at 20") and err.endswith(
+        ": nothing to retry\n")
+    code, out, _ = invoke("--config", config, "replies", "retry")
+    assert code == 0 and out.startswith("0 notice(s) queued again; ")
+
+
+@pytest.mark.parametrize("args", [["rules"], ["--help"], ["register", "list"]])
+def test_a_reader_that_went_away_ends_the_command_quietly(shipped, args):
+    """``intake-bot rules | head -1``: the pipe closes before the output is written."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write now fails with EPIPE, whatever the timing
+    try:
+        process = subprocess.run([sys.executable, "-m", "intake_bot", "--config", str(shipped),
+                                  *args], stdout=write_end, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write_end)
+    assert (process.returncode, process.stderr) == (1, "")
+
+
+def every_command(group: click.Group = cli, path: tuple[str, ...] = ()):
+    """Each command with the words that name it, groups included: (("register", "list"), command)."""
+    for name, command in group.commands.items():
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from every_command(command, (*path, name))
+
+
+@pytest.mark.parametrize("path, command", list(every_command()),
+                         ids=[" ".join(path) for path, _ in every_command()])
+def test_every_option_has_help(path, command):
+    assert [param.name for param in command.params
+            if isinstance(param, click.Option) and not param.help] == []
+
+
+@pytest.mark.parametrize("words", [(), *(path for path, command in every_command()
+                                         if isinstance(command, click.Group))],
+                         ids=lambda words: " ".join(("intake-bot", *words)))
+def test_help_summaries_are_whole_sentences(words):
+    """``--help`` lists each command with the first sentence of its help, never cut with '...'."""
+    result = run_cli(*words, "--help")
+    listed = result.stdout[result.stdout.index("Commands:"):].splitlines()[1:]
+    cut = [line for line in listed
+           if line.rstrip().endswith(("...", "…")) or not line.rstrip().endswith(".")]
+    assert listed and not cut
+
+
+@pytest.mark.parametrize("deadline, shown", [
+    ('"2026-06-12"', "deadline: 2026-06-12 (the whole day) Europe/Brussels = 2026-06-12 21:59 UTC "
+     "(closed 163 days ago)"),
+    ("2026-06-12", "deadline: 2026-06-12 (the whole day) Europe/Brussels = 2026-06-12 21:59 UTC"),
+    ('"2026-06-12T00:00"', "deadline: 2026-06-12 00:00 Europe/Brussels = 2026-06-11 22:00 UTC"),
+    ('"2026-06-12T23:59:30"', "deadline: 2026-06-12 23:59:30 Europe/Brussels = 2026-06-12 21:59 UTC"),
+    ('"2027-02-28T23:59"', "deadline: 2027-02-28 23:59 Europe/Brussels = 2027-02-28 22:59 UTC "
+     "(open, 97 days left)"),
+    ('"2024-03-01T12:00"', "(closed 997 days ago)"),
+])
+def test_check_config_shows_the_deadline_as_written_and_how_long_ago_it_closed(make_project,
+                                                                              deadline, shown):
+    project = make_project(SG_VACANCY.replace('"2027-02-28T23:59"', deadline))
+    code, out, _ = invoke("--config", str(project.config_path), "check-config")
+    assert code == 0 and shown in out, out

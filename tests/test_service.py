@@ -97,3 +97,4 @@ def test_polling_service_on_the_embedded_mailbox(make_project):
         code, err = stop(process)
     assert code == 0 and "service stopped" in err, err
     assert project.inbox() == []
+    assert "apscheduler" not in err  # its two INFO lines a cycle say nothing the cycle does not
