@@ -7,10 +7,26 @@ the wall clock directly, so tests fix the time and pass at any hour in any time 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 
 #: A function that returns the current time as an aware datetime.
 Clock = Callable[[], dt.datetime]
+#: A function that returns seconds on a clock that never goes back (``time.monotonic``):
+#: what durations and time budgets are measured on, never the date.
+Monotonic = Callable[[], float]
+
+
+class TimeBudget:
+    """The seconds a piece of work may take, counted from when the budget is made."""
+
+    def __init__(self, seconds: float, monotonic: Monotonic = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._end = monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left; zero or less once spent."""
+        return self._end - self._monotonic()
 
 
 def now_utc() -> dt.datetime:

@@ -299,6 +299,10 @@ LIMITS = Section((
     Setting("max_message_bytes", Integer(1), 25_000_000,
             "messages larger than this are `rejected` as `too-large` from their headers alone "
             "(default 25 MB)"),
+    Setting("max_message_seconds", Integer(1), 20,
+            "seconds one message's documents may take to inspect (default 20): a document is "
+            "opened only while a whole 5-second inspection slot is left; those left unopened "
+            "are flagged `not-inspected` for a recruiter, and the cycle goes on"),
 ))
 
 DIGEST = Section((

@@ -3,22 +3,30 @@
 parse -> classify -> match -> inspect -> rules -> decision. Nothing here touches the
 mailbox, the disk or the register; inspection is passed in so the core stays testable,
 and the virus scan's verdicts, made at the edge before, come in as data.
+
+Documents are opened only when that can change the decision: not once the attachment
+count (or the channel, the message's size or parts, or the virus scan) rejects the message
+whatever they hold, and not once the message's time budget has no whole inspection slot
+left. The documents left unopened are known by their kind alone
+(:func:`~intake_bot.documents.sniffed`); when the budget ran out, the submission is flagged
+``not-inspected`` for a recruiter.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from intake_bot.authres import SenderVerdict, sender_verdict
 from intake_bot.classify import classify
+from intake_bot.clock import TimeBudget
 from intake_bot.config import Config, Vacancy
-from intake_bot.documents import DocumentInfo, inspect_document
+from intake_bot.documents import TIMEOUT_SECONDS, DocumentInfo, inspect_document, sniffed
 from intake_bot.language import detect_language, order_languages
 from intake_bot.match import match_subject
 from intake_bot.parse import Attachment, ParsedMessage
-from intake_bot.rules import Application, Document, apply_rules, needs_text
+from intake_bot.rules import Application, Document, apply_rules, inspection_moot, needs_text
 from intake_bot.scan import Verdicts
 
 Inspector = Callable[..., DocumentInfo]
@@ -57,12 +65,18 @@ class Decision:
 
 
 def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
-           inspect: Inspector = inspect_document, verdicts: Verdicts | None = None) -> Decision:
+           inspect: Inspector = inspect_document, verdicts: Verdicts | None = None, *,
+           budget: TimeBudget | None = None,
+           server_received_at: dt.datetime | None = None) -> Decision:
     """Decide one message: ignored, unmatched, rejected (with every reason) or accepted.
 
     ``verdicts`` holds the virus scan's finding for each attachment's bytes (None when
     scanning is off); an attachment missing from them raises KeyError, since a file that
-    was never scanned must not pass for a clean one.
+    was never scanned must not pass for a clean one. ``received_at`` is the time that
+    counts for the deadline; ``server_received_at`` the receiving server's own date when
+    it was later (then flagged ``future-date``). ``budget`` bounds the time its documents
+    may take to inspect: a document is opened only while a whole inspection slot
+    (``TIMEOUT_SECONDS``) is left.
     """
     own = {config.from_addr_spec.lower()}
     robot = classify(message, own)
@@ -81,15 +95,16 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
     vacancy = match.vacancy
     if match.matched_form in vacancy.aliases:
         preferred = detect_language(match.matched_form) or preferred
-    want_text = needs_text(vacancy)
-    documents = tuple(
-        Document(name=attachment.filename, size=len(attachment.data),
-                 info=inspect(attachment.data, want_text=want_text),
-                 malware=None if verdicts is None else verdicts[attachment.data])
-        for attachment in message.attachments)
-    application = Application(vacancy=vacancy, received_at=received_at, documents=documents,
-                              complete=message.complete,
-                              too_many_parts=message.too_many_parts)
+    application = Application(
+        vacancy=vacancy, received_at=received_at, complete=message.complete,
+        too_many_parts=message.too_many_parts, server_received_at=server_received_at,
+        documents=tuple(Document(name=attachment.filename, size=len(attachment.data),
+                                 info=sniffed(attachment.data),
+                                 malware=None if verdicts is None else verdicts[attachment.data])
+                        for attachment in message.attachments))
+    if not inspection_moot(application):
+        application = _inspected(application, message.attachments, inspect, budget)
+    documents = application.documents
     reasons, flags = apply_rules(application)
     return Decision(
         status="rejected" if reasons else "accepted",
@@ -102,3 +117,18 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
         matched_form=match.matched_form,
         authentication=authentication,
     )
+
+
+def _inspected(application: Application, attachments: tuple[Attachment, ...],
+               inspect: Inspector, budget: TimeBudget | None) -> Application:
+    """The application with its documents opened, as many as the time budget allows."""
+    want_text = needs_text(application.vacancy)
+    documents = []
+    for attachment, document in zip(attachments, application.documents, strict=True):
+        if budget is not None and budget.left() < TIMEOUT_SECONDS:
+            documents.append(document)  # left unopened: its kind is all that is known
+        else:
+            documents.append(replace(document, info=inspect(attachment.data,
+                                                             want_text=want_text)))
+    return replace(application, documents=tuple(documents),
+                   out_of_time=any(not d.info.inspected for d in documents))

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from intake_bot.archive import Archive
-from intake_bot.clock import Clock, now_utc, utc_text
+from intake_bot.clock import Clock, TimeBudget, now_utc, utc_text
 from intake_bot.config import Config, ConfigError
 from intake_bot.decide import Decision, Inspector, decide
 from intake_bot.documents import inspect_document
@@ -183,11 +183,14 @@ class Prepared:
     """One message archived, parsed and decided, its documents stored; or what stopped it.
 
     ``unscanned`` says why clamd gave no verdict on its attachments: such a message is not
-    decided, and ``error`` (a failure that quarantines it) is then None.
+    decided, and ``error`` (a failure that quarantines it) is then None. ``received_at`` is
+    the time that counts: the server's, unless that was later than the bot's clock when it
+    first saw the message.
     """
 
     raw_path: Path
     raw_sha: str
+    received_at: dt.datetime
     parsed: ParsedMessage | None
     decision: Decision | None
     documents: list[StoredDocument]
@@ -222,23 +225,40 @@ class Intake:
         An archive that cannot be written raises :class:`~intake_bot.archive.ArchiveError`
         (the message is not at fault: it stays in the inbox); any other failure is returned.
         """
+        budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"])
         raw_path, raw_sha = self.archive.store_raw(item.raw)
         crash_point("archived")
+        received_at, server_received_at = self._received_at(item)
         complete = item.complete and item.size <= self.config.max_message_bytes
         try:
             parsed = parse_message(item.raw, complete=complete)
         except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
-            return Prepared(raw_path, raw_sha, None, None, [], error)
+            return Prepared(raw_path, raw_sha, received_at, None, None, [], error)
         try:
             verdicts = (None if self.scanner is None else
                         self.scanner.scan([attachment.data for attachment in parsed.attachments]))
-            decision = decide(parsed, item.received_at, self.config, self.inspect, verdicts)
+            decision = decide(parsed, received_at, self.config, self.inspect, verdicts,
+                              budget=budget, server_received_at=server_received_at)
         except ClamdUnavailable as unscanned:
-            return Prepared(raw_path, raw_sha, parsed, None, [], None, unscanned)
+            return Prepared(raw_path, raw_sha, received_at, parsed, None, [], None, unscanned)
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
-            return Prepared(raw_path, raw_sha, parsed, None, [], error)
-        return Prepared(raw_path, raw_sha, parsed, decision, self._store_documents(decision),
-                        None)
+            return Prepared(raw_path, raw_sha, received_at, parsed, None, [], error)
+        return Prepared(raw_path, raw_sha, received_at, parsed, decision,
+                        self._store_documents(decision), None)
+
+    def _received_at(self, item: MailItem) -> tuple[dt.datetime, dt.datetime | None]:
+        """The time that counts for ``item``, and the server's date when that was later.
+
+        A server date later than the bot's clock when it first sees the message cannot be
+        when the message arrived (a server clock off by a year once let a message dated
+        2027 supersede a candidate's real, later submission): the bot's time counts.
+        """
+        seen = self.clock()
+        if item.received_at <= seen:
+            return item.received_at, None
+        log.warning("%s: the server dated it %s, later than the bot's clock (%s), whose time "
+                    "counts", item.key, utc_text(item.received_at), utc_text(seen))
+        return seen, item.received_at
 
     def register_message(self, item: MailItem, replacing: dict[str, Any] | None = None,
                          prepared: Prepared | None = None) -> tuple[dict[str, Any], bool]:
@@ -266,7 +286,7 @@ class Intake:
                 raise prepared.error
             decision = prepared.decision
             entry = self._entry(item, parsed, decision, prepared, key)
-            render = (self._renderer(item, parsed, decision)
+            render = (self._renderer(prepared, parsed, decision)
                       if decision.notice and not decision.notice_skipped else None)
             # Rendering happens inside the register's transaction, where the reference is
             # known: a notice that cannot be built (say, to an address the e-mail library
@@ -299,9 +319,9 @@ class Intake:
         crash_point("recorded")
         return row
 
-    def _renderer(self, item: MailItem, parsed: ParsedMessage,
+    def _renderer(self, prepared: Prepared, parsed: ParsedMessage,
                   decision: Decision) -> NoticeRenderer:
-        facts = self._facts(item, parsed, decision)
+        facts = self._facts(prepared, parsed, decision)
 
         def render(filing: Filing) -> Notice:
             return self.notices.render(facts, filing, self.clock())
@@ -329,7 +349,7 @@ class Intake:
         return NewSubmission(
             dedup_key=key, raw_sha256=prepared.raw_sha, raw_path=prepared.raw_path,
             raw_bytes=item.size,
-            received_at=item.received_at, status=decision.status,
+            received_at=prepared.received_at, status=decision.status,
             message_id=parsed.message_id, sender=parsed.sender,
             sender_name=parsed.sender_name,
             # Reply-To is followed only for an authenticated From (when that is checked).
@@ -341,7 +361,8 @@ class Intake:
             notice_kind=decision.notice, notice_skipped=decision.notice_skipped,
         )
 
-    def _facts(self, item: MailItem, parsed: ParsedMessage, decision: Decision) -> NoticeFacts:
+    def _facts(self, prepared: Prepared, parsed: ParsedMessage,
+               decision: Decision) -> NoticeFacts:
         recipient = parsed.reply_to or parsed.sender
         if not recipient or recipient.lower() == self.config.from_addr_spec.lower():
             recipient = parsed.sender
@@ -349,7 +370,7 @@ class Intake:
         return NoticeFacts(
             kind=decision.notice or "", languages=decision.languages,
             recipient=recipient or "", candidate_name=parsed.sender_name,
-            subject=parsed.subject, received_at=item.received_at,
+            subject=parsed.subject, received_at=prepared.received_at,
             in_reply_to=parsed.message_id, vacancy=decision.vacancy,
             reasons=decision.reasons, flags=told_to_candidate(decision.flags),
             document_name=documents[0].name if documents else None,
@@ -369,7 +390,7 @@ class Intake:
         entry = NewSubmission(
             dedup_key=dedup_key(item.raw, parsed.message_id if parsed else None),
             raw_sha256=prepared.raw_sha, raw_path=prepared.raw_path, raw_bytes=item.size,
-            received_at=item.received_at, status="quarantined",
+            received_at=prepared.received_at, status="quarantined",
             message_id=parsed.message_id if parsed else None,
             sender=parsed.sender if parsed else None,
             sender_name=parsed.sender_name if parsed else None,

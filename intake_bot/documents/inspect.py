@@ -35,6 +35,8 @@ class DocumentInfo:
     why (some of) its text could not be extracted. ``active_content`` names what a PDF
     holds that a reader may run: ``"JavaScript on open"``, ``"embedded files"``... (see
     :mod:`intake_bot.documents.active`); empty for other kinds and for clean PDFs.
+    ``inspected`` is false for a document recognised by :func:`sniffed` alone and never
+    opened: then only ``kind`` is known.
     """
 
     kind: DocumentKind
@@ -45,12 +47,26 @@ class DocumentInfo:
     text: str | None
     error: str | None
     active_content: tuple[str, ...] = ()
+    inspected: bool = True
 
 
 _ENCRYPTED = "encrypted: needs a password to open"
+#: How long one document may take to open and, when asked, to give its text.
+TIMEOUT_SECONDS = 5.0
 
 
-def inspect_document(data: bytes, *, want_text: bool, timeout_s: float = 5.0) -> DocumentInfo:
+def sniffed(data: bytes) -> DocumentInfo:
+    """What the content alone says of a document that is not opened: its kind, nothing more.
+
+    For a document whose inspection cannot change the decision, or for which no time was
+    left; cheap, in the service process (see :func:`~intake_bot.documents.sniff.sniff`).
+    """
+    return DocumentInfo(sniff(data), readable=False, encrypted=False, pages=None, words=None,
+                        text=None, error="not inspected", inspected=False)
+
+
+def inspect_document(data: bytes, *, want_text: bool,
+                     timeout_s: float = TIMEOUT_SECONDS) -> DocumentInfo:
     """Inspect one attachment's bytes in the worker process, within ``timeout_s`` seconds.
 
     Recognises the kind with :func:`sniff`, then opens the document: a PDF's page count and

@@ -20,12 +20,14 @@ from intake_bot.rules import (
     document_type,
     eligibility,
     file_name,
+    inspection_time,
     letter,
     message_parts,
     message_size,
     nationality,
     page_limit,
     references,
+    server_date,
     text_found,
     virus_scan,
     word_limit,
@@ -41,12 +43,14 @@ RULES: tuple[Rule, ...] = (
     message_parts.RULE,
     document_size.RULE,
     deadline.RULE,
+    server_date.RULE,
     page_limit.RULE,
     word_limit.RULE,
     file_name.RULE,
     channel.RULE,
     text_found.RULE,
     active_content.RULE,
+    inspection_time.RULE,
     letter.RULE,
     cv.RULE,
     nationality.RULE,
@@ -59,6 +63,18 @@ RULES: tuple[Rule, ...] = (
 def needs_text(vacancy: Vacancy, rules: Sequence[Rule] = RULES) -> bool:
     """Whether any rule that is on for this vacancy reads the documents' text."""
     return any(rule.needs_text and rule.policy(vacancy) != "off" for rule in rules)
+
+
+def inspection_moot(application: Application, rules: Sequence[Rule] = RULES) -> bool:
+    """Whether the message is rejected whatever its documents hold, before they are opened.
+
+    True when a rule that moots the documents, or their inspection (the attachment count),
+    rejects: those rules read the number, sizes and kinds of the documents only, which
+    are known without opening them.
+    """
+    return any((rule.moots_inspection or rule.moots_documents)
+               and rule.policy(application.vacancy) == "reject" and rule.check(application)
+               for rule in rules)
 
 
 def apply_rules(application: Application,
@@ -90,5 +106,5 @@ def told_to_candidate(flags: Sequence[str], rules: Sequence[Rule] = RULES) -> tu
     return tuple(flag for flag in flags if flag not in quiet)
 
 
-__all__ = ["RULES", "Application", "Document", "Rule", "apply_rules", "needs_text",
-           "told_to_candidate"]
+__all__ = ["RULES", "Application", "Document", "Rule", "apply_rules", "inspection_moot",
+           "needs_text", "told_to_candidate"]

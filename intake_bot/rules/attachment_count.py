@@ -21,4 +21,5 @@ RULE = Rule(
                 "(inline signature images do not count).",
     codes=("no-attachment", "multiple-attachments", "too-few-attachments"),
     check=check,
+    moots_inspection=True,
 )

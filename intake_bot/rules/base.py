@@ -31,6 +31,10 @@ class Application:
     documents: tuple[Document, ...]
     complete: bool = True  # False when the message was too large to be fetched whole
     too_many_parts: bool = False  # over a cap of the parser: read for its headers only
+    out_of_time: bool = False  # some documents were left uninspected: no time was left
+    # When the receiving server said it accepted the message, when later than received_at
+    # (the bot's clock when it first saw the message, which then counts instead).
+    server_received_at: dt.datetime | None = None
 
     @cached_property
     def text(self) -> str:
@@ -48,6 +52,11 @@ def always_reject(_vacancy: Vacancy) -> Policy:
     return "reject"
 
 
+def always_flag(_vacancy: Vacancy) -> Policy:
+    """The policy of a finding for the recruiters that never rejects."""
+    return "flag"
+
+
 def check_policy(check: str) -> Callable[[Vacancy], Policy]:
     """The policy of a content rule: what the vacancy's ``[vacancy.checks]`` says."""
     return lambda vacancy: vacancy.policy(check)
@@ -61,8 +70,10 @@ class Rule:
     ``needs_text`` asks the pipeline to extract the documents' text; ``moots_documents``
     means that once this rule finds something, the document rules have nothing to say
     (an application sent to the wrong channel is not checked for its attachments);
-    ``tells_candidate`` is false for a flag meant for recruiters only, which the
-    candidate's notice leaves out.
+    ``moots_inspection``, that once it rejects, opening the documents could not change the
+    decision (too many of them), so they are not opened; ``tells_candidate`` is false for a
+    flag meant for recruiters only, which the candidate's notice leaves out. A rule that
+    reads what inspection found skips a document whose ``info.inspected`` is false.
     """
 
     name: str
@@ -74,3 +85,4 @@ class Rule:
     moots_documents: bool = False
     about_documents: bool = True
     tells_candidate: bool = True
+    moots_inspection: bool = False

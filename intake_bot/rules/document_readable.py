@@ -8,7 +8,7 @@ def check(application: Application) -> list[str]:
     types = application.vacancy.attachments.types
     for document in application.documents:
         info = document.info
-        if info.kind not in types or info.readable:
+        if info.kind not in types or info.readable or not info.inspected:
             continue
         if info.encrypted:
             codes.append("encrypted-pdf" if info.kind == "pdf" else "unreadable-document")
