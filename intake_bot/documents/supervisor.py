@@ -13,6 +13,10 @@ never unpickles what a worker sends.
   ``"recycle": true`` asks the service to replace the worker (after a MemoryError its
   state is suspect).
 
+The worker starts with an environment of allow-listed variables only (locale, time zone,
+temporary folder, the interpreter's own ``PYTHON*`` settings): the service's holds the
+mailbox and SMTP passwords, which a worker reading hostile bytes must never hold.
+
 The worker exits when the service closes the socket, and so when the service dies, however
 it dies: nothing lingers. A request that outlives its deadline, or a worker that dies,
 costs that request a one-line :class:`WorkerError`; the next request gets a fresh worker.
@@ -42,6 +46,15 @@ _BOOTSTRAP = (
 )
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 2.0
+#: What the worker may see of the service's environment: never a secret.
+_PASSED_VARIABLES = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR"})
+_PASSED_PREFIXES = ("LC_", "PYTHON")
+
+
+def worker_environment() -> dict[str, str]:
+    """The allow-listed part of this process's environment, for a worker."""
+    return {name: value for name, value in os.environ.items()
+            if name in _PASSED_VARIABLES or name.startswith(_PASSED_PREFIXES)}
 
 
 class WorkerError(Exception):
@@ -144,6 +157,7 @@ class WorkerProcess:
                 stdout=subprocess.DEVNULL,
                 pass_fds=(fd,),
                 start_new_session=True,
+                env=worker_environment(),
             )
         except OSError as exc:
             parent_socket.close()
