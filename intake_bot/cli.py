@@ -13,6 +13,7 @@ import json
 import logging
 import sqlite3
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -132,12 +133,17 @@ def run(context: Context, once: bool) -> None:
     """
     from intake_bot.pipeline import run_cycle
     from intake_bot.recruiters.housekeeping import after_cycle
-    from intake_bot.service import Service
+    from intake_bot.service import Service, stopping_on_signals
 
     config = context.checked_config()
     if once:
-        summary = run_cycle(config, progress=_progress_printer(), clock=context.clock)
+        stop = threading.Event()
+        with stopping_on_signals(stop) as received:
+            summary = run_cycle(config, stop, progress=_progress_printer(), clock=context.clock)
         click.echo(summary.line())
+        if received:
+            # 128 + the signal, as a shell reports a process a signal ended: 130, 143.
+            sys.exit(128 + received[0])
         purged, digest_sent = after_cycle(config, context.clock())
         for outcome in purged:
             click.echo(f"retention of {outcome.criteria.vacancy}: {outcome.line()}")

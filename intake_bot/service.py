@@ -5,6 +5,7 @@ IMAP server offers IDLE, a watcher on its own connection wakes the job as soon a
 arrives, so a candidate is answered within seconds rather than at the next poll. SIGTERM
 and SIGINT set a stop flag that the cycle checks between messages, so a message is never
 left half-handled; the scheduler then waits for the running cycle to end.
+:func:`stopping_on_signals` does the same for ``run --once``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import datetime as dt
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -38,6 +40,36 @@ MAX_BACKOFF_SECONDS = 900
 IDLE_WINDOW_SECONDS = 25.0
 
 
+#: The signals that stop a cycle, or the service, after the message in hand.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@contextmanager
+def stopping_on_signals(stop: threading.Event) -> Iterator[list[int]]:
+    """While inside, SIGTERM and SIGINT set ``stop``, log one line and are noted.
+
+    Yields the list of signals received. A cycle checks ``stop`` between messages, so the
+    message in hand is finished; a second signal ends the process at once, which is safe
+    since every step can be repeated. The previous handlers are restored on the way out.
+    """
+    received: list[int] = []
+
+    def handle(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+        for each in STOP_SIGNALS:
+            signal.signal(each, signal.SIG_DFL)
+        log.info("%s received: stopping after the message in hand (another one stops at "
+                 "once)", signal.Signals(signum).name)
+
+    previous = {each: signal.signal(each, handle) for each in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for each, handler in previous.items():
+            signal.signal(each, handler)
+
+
 class Service:
     """Runs cycles on a schedule until stopped; transient failures back off and retry."""
 
@@ -58,8 +90,10 @@ class Service:
 
     def run(self) -> None:
         """Serve until SIGTERM or SIGINT."""
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: self.stop_event.set())
+        with stopping_on_signals(self.stop_event):
+            self._serve()
+
+    def _serve(self) -> None:
         self.scheduler.add_job(self._run_cycles, "interval", id=JOB_ID,
                                seconds=self.config.poll_seconds, max_instances=1,
                                coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
