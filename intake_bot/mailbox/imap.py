@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
@@ -18,6 +19,7 @@ from intake_bot.mailbox.base import MailboxError, MailItem
 from intake_bot.signin import SignInError, TokenLogin
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 # imapclient's protocol trace logs every fetched message whole at DEBUG: keep it quiet even
 # under ``-v``, so that no candidate's e-mail ends up in a log (it redacts only LOGIN).
 logging.getLogger("imapclient.imaplib").setLevel(logging.INFO)
@@ -33,6 +35,16 @@ _HEADER = b"BODY[HEADER]"
 
 class StaleKeyError(MailboxError):
     """The folder's UIDVALIDITY changed since the message was listed: its key names nothing now."""
+
+
+class ConnectionCut(MailboxError):
+    """The connection broke (closed, reset, timed out) in the middle of a command."""
+
+
+#: A message whose fetch is cut this many times, alone on a fresh connection, is left in
+#: the inbox for the next cycle; this many such messages in a row end the cycle instead.
+_CUTS_PER_MESSAGE = 2
+_SKIPPED_IN_A_ROW = 3
 
 
 class ImapMailbox:
@@ -166,14 +178,74 @@ class ImapMailbox:
             uids = sorted(client.search(["UNDELETED"]))
         logger.debug("IMAP %s: %d message(s) waiting in %s", self.host, len(uids), self.folder)
         for chunk in _chunks(uids, self._batch_size):
-            with self._errors("fetching messages"):
-                meta = self._selected(uidvalidity, reselect=True).fetch(chunk, [_DATE, _SIZE])
+            meta = self._again_after_a_cut(self._fetch_meta, chunk, uidvalidity)
             # A UID missing here vanished since the listing (moved or expunged elsewhere).
             listed = [
                 (uid, meta[uid]) for uid in chunk if {_DATE, _SIZE} <= meta.get(uid, {}).keys()
             ]
-            for group in _byte_groups(listed, self._batch_bytes, self._max_fetch_bytes):
-                yield from self._fetch_group(group, uidvalidity)
+            yield from self._fetch_listed(deque(listed), uidvalidity)
+
+    def _fetch_meta(self, chunk: list[int], uidvalidity: int) -> dict[int, dict[bytes, Any]]:
+        with self._errors("fetching messages"):
+            meta = self._selected(uidvalidity, reselect=True).fetch(chunk, [_DATE, _SIZE])
+        return meta  # type: ignore[no-any-return]
+
+    def _fetch_listed(
+        self, waiting: deque[tuple[int, dict[bytes, Any]]], uidvalidity: int
+    ) -> Iterator[MailItem]:
+        """Fetch the listed messages a group at a time, groups shrinking after each cut.
+
+        A link that cuts every connection after so many bytes would otherwise cut the same
+        32 MB group again and again, and no message would ever come through. After a cut
+        the group is split, and later groups are no larger, down to one message on a fresh
+        connection; a message cut even then (twice) is left in the inbox with a warning.
+        """
+        cuts: dict[int, int] = {}
+        skipped = 0
+        while waiting:
+            group = _next_group(waiting, self._batch_size, self._batch_bytes,
+                                self._max_fetch_bytes)
+            try:
+                items = self._fetch_group(group, uidvalidity)
+            except ConnectionCut as cut:
+                if len(group) > 1:
+                    self._shrink(group, cut)
+                    waiting.extendleft(reversed(group))
+                    continue
+                uid = group[0][0]
+                cuts[uid] = cuts.get(uid, 0) + 1
+                if cuts[uid] < _CUTS_PER_MESSAGE:
+                    waiting.appendleft(group[0])
+                    continue
+                skipped += 1
+                if skipped >= _SKIPPED_IN_A_ROW:
+                    raise
+                logger.warning("IMAP %s:%d: UID %d (%d bytes) stays in the inbox: the "
+                               "connection was cut each of the %d times it was fetched alone",
+                               self.host, self.port, uid, group[0][1][_SIZE], _CUTS_PER_MESSAGE)
+                continue
+            skipped = 0
+            yield from items
+
+    def _shrink(self, group: Sequence[tuple[int, dict[bytes, Any]]], cut: ConnectionCut) -> None:
+        """Make later fetches at most half the size of ``group``, which was cut."""
+        fetched = sum(min(int(meta[_SIZE]), self._max_fetch_bytes) for _, meta in group)
+        self._batch_size = max(1, len(group) // 2)
+        self._batch_bytes = max(1, fetched // 2)
+        logger.warning("%s; fetching at most %d message(s), about %d bytes, at a time from "
+                       "now on", cut, self._batch_size, self._batch_bytes)
+
+    def _again_after_a_cut(self, operation: Callable[..., _T], *args: Any) -> _T:
+        """Run ``operation(*args)``; once more, on a fresh connection, after a cut.
+
+        For what is safe to repeat (listing, fetching, moving: a UID already moved is no
+        error) and small: what a cut link lets through on a fresh connection.
+        """
+        try:
+            return operation(*args)
+        except ConnectionCut as cut:
+            logger.info("%s; trying once more on a new connection", cut)
+            return operation(*args)
 
     def _fetch_group(
         self, group: Sequence[tuple[int, dict[bytes, Any]]], uidvalidity: int
@@ -230,11 +302,15 @@ class ImapMailbox:
         uidvalidities = {uidvalidity for uidvalidity, _ in parsed}
         if len(uidvalidities) != 1:
             raise ValueError(f"keys from several listings of the folder: {sorted(keys)}")
-        uids = [uid for _, uid in parsed]
+        uids, uidvalidity = [uid for _, uid in parsed], uidvalidities.pop()
+        self._again_after_a_cut(self._move_uids, uids, uidvalidity, folder)
+        logger.debug("IMAP %s: moved %s to %s", self.host, ", ".join(keys), folder)
+
+    def _move_uids(self, uids: list[int], uidvalidity: int, folder: str) -> None:
         with self._errors(f"moving {_describe_uids(uids)} to {folder!r}"):
             # A fresh SELECT: a session that stays selected does not notice the folder
             # being deleted and recreated (Dovecot then moves whatever has that UID now).
-            client = self._selected(uidvalidities.pop(), reselect=True)
+            client = self._selected(uidvalidity, reselect=True)
             try:
                 self._transfer(client, uids, folder)
             except IMAPClientAbortError:
@@ -244,7 +320,6 @@ class ImapMailbox:
                     raise
                 self._create_folder(client, folder)
                 self._transfer(client, uids, folder)
-        logger.debug("IMAP %s: moved %s to %s", self.host, ", ".join(keys), folder)
 
     def _transfer(self, client: IMAPClient, uids: list[int], folder: str) -> None:
         """Move messages, by MOVE or by its COPY fallback."""
@@ -429,19 +504,27 @@ class ImapMailbox:
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
-        """Turn protocol and network errors into MailboxError and drop the connection."""
+        """Turn protocol and network errors into MailboxError and drop the connection.
+
+        A connection that broke mid-command (closed, reset, timed out) is a
+        :class:`ConnectionCut`; an error the server answered is a plain MailboxError.
+        """
         try:
             yield
-        except (IMAPClientError, OSError) as exc:
+        except (IMAPClientAbortError, OSError) as exc:
+            self._drop()
+            raise self._error(f"{action} failed", exc, ConnectionCut) from exc
+        except IMAPClientError as exc:
             self._drop()
             raise self._error(f"{action} failed", exc) from exc
 
-    def _error(self, what: str, exc: BaseException) -> MailboxError:
+    def _error(self, what: str, exc: BaseException,
+               kind: type[MailboxError] = MailboxError) -> MailboxError:
         """Build the one-line MailboxError for ``exc``, never containing the password."""
         detail = netsec.describe_error(exc)
         if self._password:
             detail = detail.replace(self._password, "***")
-        return MailboxError(f"IMAP {self.host}:{self.port}: {what}: {detail}")
+        return kind(f"IMAP {self.host}:{self.port}: {what}: {detail}")
 
 
 def _shutdown(client: IMAPClient) -> None:
@@ -486,22 +569,21 @@ def _chunks(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
-def _byte_groups(
-    listed: Sequence[tuple[int, dict[bytes, Any]]], max_bytes: int, max_fetch_bytes: int
-) -> Iterator[list[tuple[int, dict[bytes, Any]]]]:
-    """Group consecutive messages so each group fetches about ``max_bytes`` at most.
+def _next_group(
+    waiting: deque[tuple[int, dict[bytes, Any]]], max_count: int, max_bytes: int,
+    max_fetch_bytes: int,
+) -> list[tuple[int, dict[bytes, Any]]]:
+    """Take the next messages from ``waiting``: at most ``max_count``, about ``max_bytes``.
 
     A message counts for at most ``max_fetch_bytes`` (beyond it only its header is
     fetched); a message larger than ``max_bytes`` on its own forms its own group.
     """
     group: list[tuple[int, dict[bytes, Any]]] = []
     total = 0
-    for uid, meta in listed:
-        size = min(int(meta.get(_SIZE, 0)), max_fetch_bytes)
+    while waiting and len(group) < max_count:
+        size = min(int(waiting[0][1].get(_SIZE, 0)), max_fetch_bytes)
         if group and total + size > max_bytes:
-            yield group
-            group, total = [], 0
-        group.append((uid, meta))
+            break
+        group.append(waiting.popleft())
         total += size
-    if group:
-        yield group
+    return group
