@@ -143,9 +143,12 @@ def no_message_id() -> bytes:
     return multipart(head, [TEXT, pdf_part(blank_pdf())])
 
 
-def many_parts(count: int = 2_000) -> bytes:
-    """A PDF, then ``count`` tiny text parts (200,000 of them make 7 MB that once took 1.45 GB)."""
-    tiny = b"Content-Type: text/plain\r\n\r\nx"
+def many_parts(count: int = 2_000, filler: int = 1) -> bytes:
+    """A PDF, then ``count`` tiny text parts of ``filler`` bytes each.
+
+    200,000 parts of 15 bytes make the 10 MB message that once took the service to 1.45 GB.
+    """
+    tiny = b"Content-Type: text/plain\r\n\r\n" + b"x" * filler
     return multipart(headers(f"many-parts-{count}"), [pdf_part(blank_pdf()), *[tiny] * count])
 
 
