@@ -17,14 +17,12 @@ import argparse
 import shutil
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: bench/ and tests/ import from the checkout
 
-from bench.deadline_night import QUICK, ArrivalSink, Bench, Report, check_run  # noqa: E402
-from tests.servers import DovecotServer, find_dovecot, start_sink  # noqa: E402
+from bench.deadline_night import QUICK, Report, check_run, running_bench  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,16 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     for checkout in args.checkouts:
         if not (checkout / "intake_bot" / "__init__.py").is_file():
             parser.error(f"{checkout} holds no intake_bot package")
-    binary = find_dovecot()
-    if binary is None:
-        parser.error("Dovecot is not installed: run bash .ci/install-deps as root")
-    dovecot, handler = DovecotServer(binary), ArrivalSink()
-    sink = start_sink(handler)
-    root = Path(tempfile.mkdtemp(prefix="intake-ab-"))
     rates: dict[Path, list[float]] = {checkout: [] for checkout in args.checkouts}
-    try:
-        dovecot.start()
-        bench, report = Bench(dovecot, sink, handler, root), Report(QUICK)
+    with running_bench("intake-ab-") as bench:
+        report, handler = Report(QUICK), bench.handler
         for round_ in range(args.rounds):
             for number, checkout in enumerate(args.checkouts):
                 answered, _ = bench.load(args.messages, f"r{round_}c{number}")
@@ -58,10 +49,6 @@ def main(argv: list[str] | None = None) -> int:
                       f"{run.cpu_seconds / args.messages * 1000:.1f} ms of CPU a message",
                       flush=True)
                 shutil.rmtree(config.parent)
-    finally:
-        sink.stop()
-        dovecot.close()
-        shutil.rmtree(root, ignore_errors=True)
     for checkout, values in rates.items():
         print(f"{checkout}: median {statistics.median(values):.1f} messages/s over "
               f"{', '.join(f'{value:.1f}' for value in values)}")

@@ -27,33 +27,18 @@ import datetime as dt
 import shutil
 import sqlite3
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script: bench/ and tests/ import from the checkout
 
-from bench.deadline_night import ArrivalSink, Bench  # noqa: E402
+from bench.deadline_night import running_bench  # noqa: E402
 from tests import hostile  # noqa: E402
 from tests.builders import make_slow_text_pdf  # noqa: E402
 from tests.mail import application, blank_pdf  # noqa: E402
-from tests.servers import DovecotServer, find_dovecot, start_sink  # noqa: E402
 
 DRP = "Officer – Democratic Resilience and Partnerships"
-UP_TO_TWENTY = f"""
-[[vacancy]]
-id = "DRP"
-title = "{DRP}"
-reference = "NATO-PA-2026-07"
-deadline = "2026-06-12T23:59"
-timezone = "Europe/Brussels"
-[vacancy.attachments]
-min_count = 1
-max_count = 20
-[vacancy.checks]
-letter = "flag"
-"""
 
 
 def slow_pdfs() -> bytes:
@@ -68,7 +53,7 @@ SCENARIOS: dict[str, tuple[Callable[[], bytes], str]] = {
     "headers": (lambda: hostile.header_flood(200_000), hostile.VACANCY),
     "subject": (lambda: hostile.long_subject(20_000), hostile.VACANCY),
     "slow-pdfs": (slow_pdfs, hostile.VACANCY),
-    "slow-pdfs-allowed": (slow_pdfs, UP_TO_TWENTY),
+    "slow-pdfs-allowed": (slow_pdfs, hostile.UP_TO_TWENTY_VACANCY),
 }
 #: Before the vacancy's deadline, as the server accepted them.
 RECEIVED = dt.datetime(2026, 6, 10, 8, tzinfo=dt.UTC)
@@ -89,29 +74,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkout", type=Path, default=None,
                         help="run the bot of this checkout (default: this one)")
     args = parser.parse_args(argv)
-    binary = find_dovecot()
-    if binary is None:
-        parser.error("Dovecot is not installed: run bash .ci/install-deps as root")
-    dovecot, handler = DovecotServer(binary), ArrivalSink()
-    sink = start_sink(handler)
-    root = Path(tempfile.mkdtemp(prefix="intake-bounded-"))
     behind = application(subject=DRP, sender="Next <next@example.net>",
                          attachments=[("cv.pdf", blank_pdf(), "application/pdf")])
-    try:
-        dovecot.start()
-        bench = Bench(dovecot, sink, handler, root)
+    with running_bench("intake-bounded-") as bench:
         for name in args.only:
             build, vacancies = SCENARIOS[name]
-            dovecot.reset()
+            bench.dovecot.reset()
             raw = build()
-            dovecot.append("INBOX", raw, RECEIVED)
-            dovecot.append("INBOX", behind, RECEIVED)
-            handler.count = 0
+            bench.dovecot.append("INBOX", raw, RECEIVED)
+            bench.dovecot.append("INBOX", behind, RECEIVED)
+            bench.handler.count = 0
             config = bench.deployment()
             (config.parent / "vacancies.toml").write_text(vacancies, encoding="utf-8")
             checkout = args.checkout.resolve() if args.checkout else None
             run = bench.bot(config, "run", "--once", checkout=checkout).finish()
-            answered = "answered" if handler.count == 2 else f"{handler.count} notices"
+            count = bench.handler.count
+            answered = "answered" if count == 2 else f"{count} notices"
             print(f"{name}: {len(raw) / 1e6:.1f} MB message; exit {run.exit_code}; "
                   f"{run.seconds:.1f} s; bot peak {run.peak_rss_mb:.0f} MB, worker peak "
                   f"{run.worker_rss_mb:.0f} MB; {answered}; "
@@ -119,10 +97,6 @@ def main(argv: list[str] | None = None) -> int:
             if run.exit_code != 0:
                 print(run.log[-1500:], file=sys.stderr)
             shutil.rmtree(config.parent)
-    finally:
-        sink.stop()
-        dovecot.close()
-        shutil.rmtree(root, ignore_errors=True)
     return 0
 
 

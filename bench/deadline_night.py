@@ -34,6 +34,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
@@ -476,6 +477,28 @@ def verdicts(figures: dict[str, Any]) -> dict[str, bool | None]:
     }
 
 
+@contextmanager
+def running_bench(prefix: str) -> Iterator[Bench]:
+    """Dovecot and the sink on 127.0.0.1 and a scratch folder, as one :class:`Bench`.
+
+    Everything is stopped and removed on the way out; without Dovecot, exits with one line.
+    """
+    binary = find_dovecot()
+    if binary is None:
+        raise SystemExit("Dovecot is not installed: apt-get install -y --no-install-recommends "
+                         "dovecot-imapd (as root), or run bash .ci/install-deps")
+    dovecot, handler = DovecotServer(binary), ArrivalSink()
+    sink = start_sink(handler)
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        dovecot.start()
+        yield Bench(dovecot, sink, handler, root)
+    finally:
+        sink.stop()
+        dovecot.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, help="messages in the throughput phase "
@@ -490,28 +513,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.messages:
         plan = Plan(args.messages, plan.rate, plan.latency_seconds, plan.memory_sizes)
-    binary = find_dovecot()
-    if binary is None:
-        parser.error("Dovecot is not installed: apt-get install -y --no-install-recommends "
-                     "dovecot-imapd (as root), or run bash .ci/install-deps")
     report = Report(plan)
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    dovecot = DovecotServer(binary)
-    handler = ArrivalSink()
-    sink = start_sink(handler)
-    root = Path(tempfile.mkdtemp(prefix="intake-bench-"))
-    try:
-        dovecot.start()
-        bench = Bench(dovecot, sink, handler, root)
+    with running_bench("intake-bench-") as bench:
         report.say(f"deadline night: {os.cpu_count()} CPUs, load average {load_before:.2f}, "
                    f"Python {sys.version.split()[0]}, {'quick' if args.quick else 'full'} run")
         throughput(bench, report, args.profile)
         latency(bench, report)
         memory(bench, report)
-    finally:
-        sink.stop()
-        dovecot.close()
-        shutil.rmtree(root, ignore_errors=True)
     figures = report.figures
     figures.update(cpus=os.cpu_count(), quick=args.quick,
                    loadavg_start=round(load_before, 2), loadavg_end=round(os.getloadavg()[0], 2),

@@ -30,6 +30,11 @@ timezone = "Europe/Brussels"
 [vacancy.checks]
 letter = "flag"
 """
+#: The same vacancy taking one to twenty documents: what only the time budget bounds.
+UP_TO_TWENTY_VACANCY = VACANCY.replace("[vacancy.checks]", """[vacancy.attachments]
+min_count = 1
+max_count = 20
+[vacancy.checks]""")
 
 
 def headers(name: str, *extra: bytes, subject: bytes = SUBJECT,

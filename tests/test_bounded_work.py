@@ -15,6 +15,7 @@ from intake_bot.decide import decide
 from intake_bot.documents import DocumentInfo
 from intake_bot.parse import parse_message
 from intake_bot.pipeline import run_cycle
+from tests import hostile
 from tests.builders import make_slow_text_pdf
 from tests.conftest import DRP_VACANCY, NOW, brussels, run_cli
 from tests.mail import application, blank_pdf
@@ -23,19 +24,7 @@ from tests.readback import notices, rows
 ON_TIME = brussels("2026-06-10T10:00:00")
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-#: DRP taking one to twenty PDFs, with a content check on, so that text is extracted.
-UP_TO_TWENTY = """
-[[vacancy]]
-id = "DRP"
-title = "Officer – Democratic Resilience and Partnerships"
-deadline = "2026-06-12T23:59"
-timezone = "Europe/Brussels"
-[vacancy.attachments]
-min_count = 1
-max_count = 20
-[vacancy.checks]
-letter = "flag"
-"""
+UP_TO_TWENTY = hostile.UP_TO_TWENTY_VACANCY
 
 
 class FakeSeconds:
