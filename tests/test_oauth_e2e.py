@@ -222,3 +222,27 @@ def test_notices_wait_queued_while_smtp_refuses_the_app(deployment, identity):
     retried = run_cli("--config", str(project.config_path), "replies", "retry")
     assert retried.exit_code == 0, retried.output
     assert len(sink.received) == 1
+
+
+def test_the_service_backs_off_while_sign_in_is_refused_then_recovers(deployment, identity):
+    from tests.test_service import LogReader, start_service, stop, wait_for
+
+    project, dovecot, sink, configure = deployment
+    configure(generic_oauth2(identity))
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(text.replace("poll_seconds = 60", "poll_seconds = 1"),
+                                   encoding="utf-8")
+    identity.clients["intake"].secret = "rotated-by-an-admin"  # the bot's secret is stale
+    dovecot.append("INBOX", a_pdf_application(), ON_TIME)
+    process = start_service(project.config_path)
+    log = LogReader(process)
+    try:
+        log.wait_for("sign-in refused: invalid_client")
+        log.wait_for("retrying in 2 s")  # the second failure waits twice as long
+        assert len(dovecot.uids("INBOX")) == 1 and sink.received == []
+        identity.clients["intake"].secret = SECRET  # the admin puts the bot's secret back
+        wait_for(lambda: len(sink.received) == 1, 30)
+    finally:
+        code, err = stop(process)
+    assert code == 0 and "Traceback" not in err and SECRET not in err
+    assert dovecot.uids("INBOX") == []
