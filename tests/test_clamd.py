@@ -106,7 +106,12 @@ def _endpoint(reply: bytes) -> str:
         with server:
             connection, _ = server.accept()
             with connection:
-                connection.recv(65536)
+                # Read the whole command, up to INSTREAM's zero-length end chunk: closing
+                # with bytes unread sends a reset, which the client rightly reports as
+                # "connection broken" instead of the answer under test.
+                received = b""
+                while not received.endswith(b"\0\0\0\0") and (chunk := connection.recv(65536)):
+                    received += chunk
                 connection.sendall(reply)
 
     threading.Thread(target=serve, daemon=True).start()
