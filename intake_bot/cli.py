@@ -7,7 +7,6 @@ problem and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import logging
@@ -17,23 +16,24 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from intake_bot import __version__
 from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
-from intake_bot.describe import describe_config, describe_rules
 from intake_bot.mailbox import MailboxError
-from intake_bot.output import decoded, render_rows
-from intake_bot.recruiters.errors import RecruiterError
-from intake_bot.recruiters.purge import PurgeOutcome
+from intake_bot.output import Rows, decoded, render_rows, write_rows
+from intake_bot.recruiters.errors import RecruiterError, RequestError
 from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.recruiters.stats import plural
 from intake_bot.register import STATUSES, Register, RegisterError
 from intake_bot.scan import Clamd, ScanError, check_clamd
 from intake_bot.transport import PermanentFailure, TemporaryFailure
+
+if TYPE_CHECKING:  # the commands import what they use, so that each starts quickly
+    from intake_bot.recruiters.purge import PurgeOutcome
 
 EXIT_CONFIG = 2
 EXIT_FAILURE = 1
@@ -52,7 +52,7 @@ def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except ConfigError as error:
+        except (ConfigError, RequestError) as error:
             fail(str(error), EXIT_CONFIG)
         except (RegisterError, MailboxError, TemporaryFailure, PermanentFailure,
                 RecruiterError, ScanError) as error:
@@ -180,6 +180,7 @@ def check_config(context: Context, connect: bool) -> None:
     every notice template; then each vacancy with its deadline and rules. A problem is one
     line naming the file, key and line, exit status 2.
     """
+    from intake_bot.describe import describe_config
     from intake_bot.preflight import preflight
 
     config = context.config
@@ -266,6 +267,8 @@ def rules() -> None:
 
     Each rule with its name, what it checks and the reason codes it reports.
     """
+    from intake_bot.describe import describe_rules
+
     for line in describe_rules():
         click.echo(line)
 
@@ -277,11 +280,12 @@ def register() -> None:
 
 @register.command("list")
 @click.option("--vacancy", help="Only this vacancy id.")
-@click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
+@click.option("--status", help=f"Only this status ({', '.join(STATUSES)}).")
 @click.option("--reason", help="Only submissions with this reason code.")
 @click.option("--flag", help="Only submissions with this flag.")
-@click.option("--since", help="Received at or after this ISO date/time (UTC).")
-@click.option("--until", help="Received before this ISO date/time (UTC).")
+@click.option("--since", help="Received at or after this date or date-time (without an offset: "
+                              "the vacancy's local time, else [digest] timezone).")
+@click.option("--until", help="Received before this date or date-time (same rules as --since).")
 @click.option("--sort", type=click.Choice(["id", "received_at", "reference", "status",
                                            "vacancy_id", "sender"]), default="id",
               show_default=True, help="Order of the rows.")
@@ -293,14 +297,23 @@ def register() -> None:
 def register_list(context: Context, vacancy: str | None, status: str | None, reason: str | None,
                   flag: str | None, since: str | None, until: str | None, sort: str,
                   fmt: str) -> None:
-    """List submissions, newest last.
+    """List submissions, oldest first.
 
-    Filtered by vacancy, status, reason, flag or dates.
+    Filtered by vacancy, status, reason, flag or dates; rows are written as they are read,
+    so a register of any size lists in constant memory.
     """
+    from intake_bot.recruiters.filters import select
+
     with context.register() as store:
-        rows = store.submissions(vacancy=vacancy, status=status, reason=reason, flag=flag,
-                                 since=since, until=until, order=sort)
-    click.echo(render_rows(rows, fmt))
+        chosen = select(context.config, store, vacancy=vacancy, status=status, reason=reason,
+                        flag=flag, since=since, until=until)
+
+        def open_rows() -> Rows:
+            cursor = store.submissions_cursor(chosen.vacancy, chosen.status, chosen.reason,
+                                              chosen.flag, chosen.since, chosen.until, sort)
+            return [column[0] for column in cursor.description], cursor
+
+        write_rows(open_rows, fmt, sys.stdout)
 
 
 @register.command("show")
@@ -381,8 +394,9 @@ def replies_retry(context: Context, reply_id: int | None) -> None:
 @click.option("--delimiter", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="CSV field separator; ';' for Excel in a locale whose decimal comma "
                    "makes it expect one.")
-@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (owner-only) instead of standard output.")
+@click.option("--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Write to this file (owner-only), or '-' for standard output "
+                   "[default: exports/<ID>.<format> beside the register].")
 @pass_context
 @one_line_errors
 def register_export(context: Context, vacancy: str, history: bool, fmt: str, delimiter: str,
@@ -390,18 +404,23 @@ def register_export(context: Context, vacancy: str, history: bool, fmt: str, del
     """Export a vacancy's candidates for a spreadsheet.
 
     One row per candidate with the submission that counts (the accepted one, else the
-    latest), or every submission with --history; UTF-8 with BOM, local times.
+    latest), or every submission with --history; UTF-8 with BOM, local times. Rows are
+    streamed: any size, constant memory. The file holds personal data: by default it goes
+    beside the register, never into the current folder.
     """
-    from intake_bot.recruiters.export import export_json, export_rows, to_csv, write_private
+    from intake_bot.recruiters.export import default_output, export_rows, open_private, write
 
+    config = context.config
     with context.register() as store:
-        rows = export_rows(context.config, store, vacancy, history=history)
-    data = to_csv(rows, delimiter) if fmt == "csv" else export_json(rows)
-    if output is None:
-        click.echo(data, nl=False)  # bytes go out as they are, BOM included
-        return
-    write_private(output, data)
-    click.echo(f"{plural(len(rows), 'row')} written to {output}")
+        export = export_rows(config, store, vacancy, history=history, defuse=fmt == "csv")
+        if output == Path("-"):
+            write(export, fmt, sys.stdout.buffer, delimiter)
+            return
+        target = output or default_output(
+            config, f"{vacancy}{'-history' if history else ''}.{fmt}")
+        with open_private(target) as handle:
+            count = write(export, fmt, handle, delimiter)
+    click.echo(f"{plural(count, 'row')} written to {target}")
 
 
 @register.command("stats")
@@ -416,10 +435,10 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     Counts by status, reason and flag, arrivals per day, time left.
     """
     from intake_bot.recruiters import stats
+    from intake_bot.recruiters.filters import select
 
     with context.register() as store:
-        if vacancy is not None:
-            stats.check_vacancy(context.config, store, vacancy)
+        select(context.config, store, vacancy=vacancy)
         figures = stats.register_stats(context.config, store, context.clock(), vacancy)
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in figures], ensure_ascii=False, indent=2))
@@ -429,13 +448,13 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
 
 @register.command("purge")
 @click.option("--vacancy", help="The submissions of this vacancy (it must be closed).")
-@click.option("--before", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
-              help="The submissions received before this date/time (UTC).")
+@click.option("--before", help="The submissions received before this date or date-time (without "
+                               "an offset: the vacancy's local time, else [digest] timezone).")
 @click.option("--dry-run", is_flag=True, help="Only show what would go.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @pass_context
 @one_line_errors
-def register_purge(context: Context, vacancy: str | None, before: dt.datetime | None,
+def register_purge(context: Context, vacancy: str | None, before: str | None,
                    dry_run: bool, yes: bool) -> None:
     """Delete submissions' personal data.
 
@@ -443,12 +462,15 @@ def register_purge(context: Context, vacancy: str | None, before: dt.datetime | 
     anonymous facts (vacancy, status, reasons, flags, dates) stay, so that counts still add
     up, and an audit row goes in the purges table.
     """
+    from intake_bot.recruiters.filters import local_zone, parse_moment, select
     from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
     config = context.config
-    criteria = Criteria(vacancy, before.replace(tzinfo=dt.UTC) if before else None)
     now = context.clock()
     with context.register() as store:
+        select(config, store, vacancy=vacancy)
+        criteria = Criteria(vacancy, parse_moment("--before", before, local_zone(config, vacancy))
+                            if before is not None else None)
         plan = plan_purge(config, store, criteria, now)
         for line in _purge_plan_lines(plan, config.documents_path):
             click.echo(line)
@@ -475,21 +497,26 @@ def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
               help="Address to listen on; keep the loopback and put the sign-on proxy in front.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int,
               help="Port to listen on; a taken one is an error before anything starts.")
+@click.option("--behind-proxy", is_flag=True,
+              help="An authenticating reverse proxy stands in front: allow a --host beyond "
+                   "the loopback.")
+@click.option("--allow-sql", is_flag=True,
+              help="Let whoever reaches the view run any SQL (only the canned queries run "
+                   "without it).")
 @pass_context
 @one_line_errors
-def review_command(context: Context, host: str, port: int) -> None:
+def review_command(context: Context, host: str, port: int, behind_proxy: bool,
+                   allow_sql: bool) -> None:
     """Open the register in the browser.
 
-    Datasette, with facets, canned queries and each submission's documents.
+    Datasette, with a candidate card per submission, facets and canned queries.
     """
     from intake_bot.recruiters import review
 
     config = context.config
-    datasette = review.create_datasette(config)
+    review.check_listening(host, behind_proxy)
+    datasette = review.create_datasette(config, allow_sql)
     listening = review.listen(host, port)
-    if not review.is_loopback(host):
-        click.echo(f"warning: listening on {host}: whoever reaches this port sees candidates' "
-                   "data; keep 127.0.0.1 behind a sign-on proxy instead", err=True)
     click.echo(f"browser view of {config.register_path} at http://{host}:{port}/ "
                "(Ctrl+C to stop)")
     review.serve(datasette, listening)
@@ -498,7 +525,8 @@ def review_command(context: Context, host: str, port: int) -> None:
 @cli.command("report")
 @click.option("--vacancy", required=True, help="The vacancy id, e.g. DRP.")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="The PNG file to write [default: <vacancy>-report.png].")
+              help="The PNG file to write [default: exports/<ID>-report.png beside the "
+                   "register].")
 @pass_context
 @one_line_errors
 def report_command(context: Context, vacancy: str, output: Path | None) -> None:
@@ -506,11 +534,14 @@ def report_command(context: Context, vacancy: str, output: Path | None) -> None:
 
     Arrivals per day against the deadline, and outcomes by reason.
     """
+    from intake_bot.recruiters.export import default_output
     from intake_bot.recruiters.report import write_report
 
+    config = context.config
     with context.register() as store:
-        path = write_report(context.config, store, vacancy,
-                            output or Path(f"{vacancy}-report.png"), context.clock())
+        path = write_report(config, store, vacancy,
+                            output or default_output(config, f"{vacancy}-report.png"),
+                            context.clock())
     click.echo(f"report written to {path}")
 
 

@@ -66,3 +66,63 @@ def time_left(closes_at: dt.datetime | None, now: dt.datetime) -> str:
     if now < closes_at:
         return f"open, {span_text(closes_at - now)} left"
     return f"closed {span_text(now - closes_at)} ago"
+
+
+class LocalTimes:
+    """Register times (``2026-06-12T21:59:59Z``) as local times of one zone, for many rows.
+
+    A zone conversion costs more than the rest of a row of an export. Within one UTC hour
+    the offset is the same except at a clock change, and with a whole-hour offset only the
+    hour changes: so each UTC hour is converted once, and its rows take the local hour with
+    their own minutes and seconds. Hours that hold a clock change, and zones whose offset
+    is not a whole number of hours, are converted row by row.
+    """
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._hours: dict[str, str | None] = {}  # "2026-06-12T21" -> "2026-06-12 23"
+
+    def text(self, text: str) -> str:
+        """``2026-06-12 23:59:59``: how spreadsheets read a local date and time."""
+        hour = text[:13]
+        if hour not in self._hours:
+            self._hours[hour] = self._local_hour(hour)
+        local = self._hours[hour]
+        if local is None:
+            return local_text(parse_utc(text), self.zone)
+        return local + text[13:19]
+
+    def _local_hour(self, hour: str) -> str | None:
+        start = dt.datetime.fromisoformat(f"{hour}:00:00+00:00")
+        offsets = {(start + dt.timedelta(seconds=s)).astimezone(self.zone).utcoffset()
+                   for s in (0, 3599)}
+        [offset] = offsets if len(offsets) == 1 else [None]
+        if offset is None or offset % dt.timedelta(hours=1):
+            return None
+        return (start + offset).strftime("%Y-%m-%d %H")
+
+
+def utc_offsets(zone: ZoneInfo, start: dt.datetime,
+                end: dt.datetime) -> list[tuple[dt.datetime, dt.timedelta]]:
+    """The zone's UTC offsets between two instants, as ``(since, offset)`` pairs.
+
+    The first pair starts at ``start``; each next one at a clock change, found to the
+    second (zones change their clocks at most once a day).
+    """
+    def offset(moment: dt.datetime) -> dt.timedelta:
+        return moment.astimezone(zone).utcoffset() or dt.timedelta(0)
+
+    periods = [(start, offset(start))]
+    day = start
+    while day < end:
+        following = min(day + dt.timedelta(days=1), end)
+        if offset(following) != periods[-1][1]:
+            low, high = int(day.timestamp()), int(following.timestamp())
+            while high - low > 1:  # the first second with the new offset
+                middle = (low + high) // 2
+                before = offset(dt.datetime.fromtimestamp(middle, dt.UTC)) == periods[-1][1]
+                low, high = (middle, high) if before else (low, middle)
+            change = dt.datetime.fromtimestamp(high, dt.UTC)
+            periods.append((change, offset(change)))
+        day = following
+    return periods

@@ -101,6 +101,13 @@ class Notices:
                       message_id=str(message["Message-ID"]), subject=subject,
                       content=message.as_bytes())
 
+    def explanations(self, facts: NoticeFacts, language: str,
+                     now: dt.datetime) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """The reasons and flags of ``facts`` as its notice words them in ``language``:
+        two lists of ``code``, ``problem``, ``fix`` (for the recruiters' candidate card)."""
+        context = self._context(facts, language, Filing(None), now)
+        return context.get("problems", []), context.get("flags", [])
+
     def _template(self, vacancy: Vacancy | None, language: str, name: str) -> jinja2.Template:
         names = [f"{language}/{name}"]
         if vacancy is not None:

@@ -1,17 +1,20 @@
-"""Register rows as a table, CSV or JSON, for the command line."""
+"""Register rows as a table, CSV or JSON, for the command line, streamed as they are read."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO
 
 from intake_bot.json_columns import JSON_COLUMNS, json_list
 
 LIST_COLUMNS = ("id", "reference", "received_at", "status", "vacancy_id", "sender", "reasons",
                 "flags", "document_name")
+
+#: Rows from the register: the column names, and the rows as tuples in that order.
+Rows = tuple[Sequence[str], Iterable[Sequence[Any]]]
 
 
 def decoded(row: dict[str, Any]) -> dict[str, Any]:
@@ -22,33 +25,67 @@ def decoded(row: dict[str, Any]) -> dict[str, Any]:
 
 def render_rows(rows: Sequence[dict[str, Any]], fmt: str,
                 columns: Sequence[str] = LIST_COLUMNS) -> str:
-    """Rows as ``table`` (aligned text), ``csv`` (every column) or ``json`` (every column)."""
-    if fmt == "json":
-        return json.dumps([decoded(row) for row in rows], ensure_ascii=False, indent=2)
+    """A few rows as ``table``, ``csv`` or ``json`` text (see :func:`write_rows`)."""
+    names = list(rows[0]) if rows else list(columns)
+    buffer = io.StringIO()
+    write_rows(lambda: (names, ([row[name] for name in names] for row in rows)), fmt, buffer,
+               columns)
+    return buffer.getvalue().rstrip("\n")
+
+
+def write_rows(open_rows: Callable[[], Rows], fmt: str, out: TextIO,
+               columns: Sequence[str] = LIST_COLUMNS) -> None:
+    """Write rows as ``table`` (aligned text, ``columns`` only), ``csv`` or ``json`` (every
+    column; JSON gives the JSON columns as arrays), one row at a time.
+
+    Memory stays constant whatever the number of rows: CSV rows go out as they come, JSON
+    as one array written element by element, and the table reads the rows twice (once
+    for the column widths, once to print), which is why ``open_rows`` opens them afresh.
+    """
+    names, rows = open_rows()
     if fmt == "csv":
-        buffer = io.StringIO()
-        fields = list(rows[0].keys()) if rows else list(columns)
-        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({k: v for k, v in row.items() if not isinstance(v, bytes)}
-                         for row in rows)
-        return buffer.getvalue().rstrip("\n")
-    return table(rows, columns)
+        writer = csv.writer(out)
+        writer.writerow(names)
+        # Tuples straight from the cursor: the same work as `sqlite-utils query --csv`.
+        writer.writerows(rows)
+        return
+    if fmt == "json":
+        _write_json_array((decoded(dict(zip(names, row, strict=True))) for row in rows), out)
+        return
+    widths = [len(column) for column in columns]
+    for cells in _cells(names, rows, columns):
+        widths = [max(width, len(cell)) for width, cell in zip(widths, cells, strict=True)]
+    out.write(_line(columns, widths))
+    names, rows = open_rows()
+    for cells in _cells(names, rows, columns):
+        out.write(_line(cells, widths))
 
 
-def table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    """An aligned plain-text table; lists are shown comma-separated."""
-    cells = [[_cell(decoded(row).get(column)) for column in columns] for row in rows]
-    widths = [max([len(column), *(len(line[i]) for line in cells)])
-              for i, column in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
-    return "\n".join(lines)
+def _write_json_array(items: Iterable[Any], out: TextIO) -> None:
+    """``json.dumps(list(items), indent=2, ensure_ascii=False)``, without holding the list."""
+    separator = "[\n  "
+    for item in items:
+        out.write(separator + json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+        separator = ",\n  "
+    out.write("[]\n" if separator.startswith("[") else "\n]\n")
 
 
-def _cell(value: Any) -> str:
+def _cells(names: Sequence[str], rows: Iterable[Sequence[Any]],
+           columns: Sequence[str]) -> Iterable[list[str]]:
+    positions = [list(names).index(column) for column in columns]
+    for row in rows:
+        yield [_cell(row[position], names[position]) for position in positions]
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip() \
+        + "\n"
+
+
+def _cell(value: Any, column: str) -> str:
+    """A value as the table shows it: lists comma-separated, nothing as ``-``."""
     if value is None:
         return "-"
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "-"
+    if column in JSON_COLUMNS and isinstance(value, str):
+        return ",".join(str(v) for v in json_list(value)) or "-"
     return str(value)

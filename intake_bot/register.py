@@ -174,6 +174,23 @@ def m006_malware(db: Database) -> None:
     db.execute("ALTER TABLE submissions ADD COLUMN malware TEXT NOT NULL DEFAULT '[]'")
 
 
+@migrations()
+def m007_indexes_for_recruiters(db: Database) -> None:
+    """Indexes that keep the recruiters' views interactive on a register of any size.
+
+    Measured on 300,000 submissions (bench/register_scale.py): the browser view's first
+    page sorted every row by ``received_at`` (2.5 s, over Datasette's 1 s limit, so it
+    failed) and ``register stats`` read the whole table five times (8.4 s). One index by
+    time, and one that holds every column the counts read, so SQLite counts from the index
+    alone. The older ``(vacancy_id, status)`` index stays: within a key it is in id order,
+    so ``register list --vacancy --status`` reads rows in order without sorting them (half
+    the time of sorting 190,000 whole rows).
+    """
+    db.execute("CREATE INDEX submissions_received ON submissions (received_at)")
+    db.execute("CREATE INDEX submissions_outcomes ON submissions (vacancy_id, status, "
+               "received_at, purged_at, reasons, flags, reference)")
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document as written to disk, for the register.
@@ -311,9 +328,26 @@ class Register:
 
     def submissions(self, vacancy: str | None = None, status: str | None = None,
                     reason: str | None = None, flag: str | None = None,
-                    since: str | None = None, until: str | None = None,
-                    order: str = "id") -> list[dict[str, Any]]:
-        """Submissions matching every given filter, in the given order."""
+                    since: dt.datetime | None = None, until: dt.datetime | None = None,
+                    order: str = "id") -> Iterator[dict[str, Any]]:
+        """Submissions matching every given filter, in the given order, one at a time.
+
+        Rows come off the cursor as they are used, so a selection of any size takes
+        constant memory: use them while the register is open.
+        """
+        cursor = self.submissions_cursor(vacancy, status, reason, flag, since, until, order)
+        columns = [column[0] for column in cursor.description]
+        return (dict(zip(columns, row, strict=True)) for row in cursor)
+
+    def submissions_cursor(self, vacancy: str | None = None, status: str | None = None,
+                           reason: str | None = None, flag: str | None = None,
+                           since: dt.datetime | None = None, until: dt.datetime | None = None,
+                           order: str = "id") -> sqlite3.Cursor:
+        """The rows of :meth:`submissions` as plain tuples (names in ``description``).
+
+        ``since`` and ``until`` are instants (aware datetimes): received at or after
+        ``since``, and before ``until``. ``order`` is a column name.
+        """
         where, params = [], []
         for column, value in (("vacancy_id", vacancy), ("status", status)):
             if value:
@@ -323,17 +357,16 @@ class Register:
             if value:
                 where.append(f"EXISTS (SELECT 1 FROM json_each({column}) WHERE value = ?)")
                 params.append(value)
-        if since:
-            where.append("received_at >= ?")
-            params.append(since)
-        if until:
-            where.append("received_at < ?")
-            params.append(until)
+        # The register's times are all utc_text(), so comparing the text compares instants.
+        for condition, moment in (("received_at >= ?", since), ("received_at < ?", until)):
+            if moment is not None:
+                where.append(condition)
+                params.append(utc_text(moment))
         sql = "SELECT * FROM submissions"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order}" + (", id" if order != "id" else "")  # ties: oldest first
-        return list(self.db.query(sql, params))
+        return self.db.execute(sql, params)
 
     def pending_replies(self, now: dt.datetime, reply_id: int | None = None) -> list[dict[str, Any]]:
         """Notices due for sending (pending, and past their back-off time)."""

@@ -1,4 +1,5 @@
-"""``intake-bot review`` in a real headless Chromium: the page, a facet, a canned query, a document.
+"""``intake-bot review`` in a real headless Chromium: the page, a facet, a canned query, a document,
+a candidate card after the demo, and arbitrary SQL refused.
 
 Starts the real command on a free loopback port and drives Debian's ``chromium`` with
 ``--dump-dom`` and ``--screenshot`` (no Playwright, nothing downloaded). The screenshot
@@ -8,8 +9,10 @@ under ``CI=true``, where it fails (``.ci/install-browser`` installs chromium).
 
 from __future__ import annotations
 
+import html
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,10 +21,12 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, Project
+from tests.conftest import REPO, Project, run_cli
 from tests.extras import need, need_chromium
 from tests.filled import fill
 
@@ -44,15 +49,34 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, 
     """The filled register behind the real ``intake-bot review`` command."""
     need("datasette")
     project = fill(tmp_path_factory.mktemp("browser"))
+    with reviewing(project.config_path) as base:
+        yield project, base
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The register of ``intake-bot demo`` on the shipped configuration, behind ``review``."""
+    need("datasette")
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(REPO / "config", root / "config")
+    config = root / "config" / "intake.toml"
+    assert run_cli("--config", str(config), "demo").exit_code == 0
+    with reviewing(config) as base:
+        yield base
+
+
+@contextmanager
+def reviewing(config: Path) -> Iterator[str]:
+    """The real ``intake-bot review`` on a free port; yields its base URL."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "intake_bot", "--config", str(project.config_path), "review",
+        [sys.executable, "-m", "intake_bot", "--config", str(config), "review",
          "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True)  # its own process group, stopped as a whole below
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/-/versions.json", server)
-        yield project, base
+        yield base
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=10)
@@ -133,3 +157,29 @@ def test_a_document_and_a_notice_open_from_the_row(served):
     [notice] = set(re.findall(r'href="(/-/intake/notice/\d+)"', fetch(base + replies)))
     text = chromium("--dump-dom", base + notice)
     assert "DRP-0005" in text and "Chloé Dupont" in text
+
+
+def shown(dom: str) -> str:
+    """What a reader sees of a page: its text, without scripts, styles, folded details."""
+    dom = re.sub(r"<(script|style|details)\b.*?</\1>", "", dom, flags=re.S)
+    text = html.unescape(re.sub(r"<[^>]+>", "\n", dom))
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def test_after_the_demo_the_card_of_drp_0003_tells_alice_s_application(demo):
+    """The acceptance of the candidate card: the page of DRP-0003 as Chromium renders it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = f"{demo}/register/submissions/4"
+    chromium("--window-size=1100,1800", f"--screenshot={ARTIFACTS / 'review-card.png'}", page)
+    text = shown(chromium("--dump-dom", page))
+    for visible in ("Alice Martin", "DRP-0003", "accepted", "Alice Martin - application.pdf",
+                    "10 June 2026 at 09:12 (Brussels time)"):
+        assert visible in text, visible
+    assert "Raw source" in text and "2026-06-10T07:12:00Z" not in text
+
+
+def test_arbitrary_sql_is_refused_in_the_browser(demo):
+    dom = chromium("--dump-dom", f"{demo}/register?sql=select+*+from+pragma_database_list")
+    assert "Forbidden" in shown(dom) and "main" not in shown(dom)
+    applications = shown(chromium("--dump-dom", f"{demo}/register/applications"))
+    assert "2026-06-10 09:12:00 Brussels" in applications  # local time in the list too

@@ -142,15 +142,15 @@ def test_a_file_outside_the_documents_folder_is_never_deleted(project, tmp_path)
     assert f"keep:   {outside}" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    ([], "say what to purge: --vacancy ID, --before DATE, or both"),
+@pytest.mark.parametrize("args, message, exit_code", [
+    ([], "say what to purge: --vacancy ID, --before DATE, or both", 1),
     (["--vacancy", "SG"], ("vacancy SG is still open (applications are still coming in); "
-                           "purge it after its deadline")),
-    (["--vacancy", "NOPE"], "unknown vacancy 'NOPE' (configured: DRP, SG, OLD)"),
+                           "purge it after its deadline"), 1),
+    (["--vacancy", "NOPE"], "unknown vacancy 'NOPE' (configured: DRP, SG, OLD)", 2),
 ])
-def test_purge_refusals_are_one_line(project, args, message):
+def test_purge_refusals_are_one_line(project, args, message, exit_code):
     code, _, err = invoke(project, "register", "purge", "--yes", *args)
-    assert code == 1 and err == f"intake-bot: error: {message}\n"
+    assert code == exit_code and err == f"intake-bot: error: {message}\n"
 
 
 def test_purge_asks_before_it_deletes(project):

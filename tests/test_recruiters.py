@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shlex
+import shutil
 import stat
 import sys
 
 import pytest
 
 from intake_bot.config import ConfigError, load_config
-from tests.conftest import Project, run_cli, write_project
+from tests.conftest import REPO, Project, run_cli, write_project
 from tests.extras import need
 from tests.filled import VACANCIES, fill, invoke
+from tests.test_docs import console_steps, page
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +41,75 @@ def listed(project: Project, *args: str) -> list[str]:
     (["--status", "unmatched"], ["#8"]),
     (["--since", "2026-06-12", "--until", "2026-06-13"], ["DRP-0004", "DRP-0005"]),
     (["--since", "2026-06-13T06:00:00Z"], ["DRP-0006", "#8", "SG-0001"]),
+    # Without an offset: Brussels time (the vacancy's, else [digest] timezone's), so the
+    # instant 2026-06-12T21:59:59Z is 23:59:59 there.
+    (["--vacancy", "DRP", "--since", "2026-06-12T23:59:59"], ["DRP-0005", "DRP-0006"]),
+    (["--vacancy", "DRP", "--until", "2026-06-12 23:59:59"], ["DRP-0001", "DRP-0002",
+                                                              "DRP-0003", "DRP-0004"]),
+    (["--since", "2026-06-12T23:59:59+02:00", "--until", "2026-06-13T00:00+02:00"],
+     ["DRP-0005"]),
+    (["--since", "2026-06-12T21:59:59Z", "--until", "2026-06-12T22:00Z"], ["DRP-0005"]),
     (["--vacancy", "SG"], ["SG-0001"]),
     (["--vacancy", "DRP", "--sort", "sender"],
      ["DRP-0001", "DRP-0003", "DRP-0002", "DRP-0005", "DRP-0006", "DRP-0004"]),
 ])
 def test_register_list_filters_and_sorts(filled, args, expected):
     assert listed(filled, *args) == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_register_list_of_nothing_is_still_well_formed(filled, fmt):
+    code, out, _ = invoke(filled, "register", "list", "--vacancy", "OLD", "--status",
+                          "rejected", "--format", fmt)
+    assert code == 0
+    if fmt == "json":
+        assert json.loads(out) == []
+    else:
+        assert out.splitlines()[0].startswith("id")
+
+
+def test_register_list_csv_has_every_column_as_the_register_holds_it(filled):
+    code, out, _ = invoke(filled, "register", "list", "--reason", "late", "--format", "csv")
+    [row] = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and row["reference"] == "DRP-0006" and row["reasons"] == '["late"]'
+    assert row["received_at"] == "2026-06-13T06:00:00Z" and "dedup_key" in row
+
+
+# -- mistakes in a selection: one line, exit 2, the same in every command ----------------
+
+@pytest.mark.parametrize("args, error", [
+    (["--vacancy", "NOPE"], "unknown vacancy 'NOPE' (configured: DRP, SG, OLD)"),
+    (["--status", "accept"], "unknown status 'accept' (did you mean 'accepted'?)"),
+    (["--reason", "lat"], "unknown reason 'lat' (did you mean 'late'?)"),
+    (["--flag", "no-txt"], "unknown flag 'no-txt' (did you mean 'no-text'?)"),
+    (["--since", "yesterday"], "--since: 'yesterday' is not a date or a date-time (e.g. "
+                               "2026-06-12, 2026-06-12T09:00 or 2026-06-12T09:00+02:00)"),
+    (["--since", "2026-6-12"], "--since: '2026-6-12' is not a date or a date-time"),
+    (["--until", "2026-03-29T02:30"], "--until: 2026-03-29T02:30 is ambiguous or skipped in "
+                                      "Europe/Brussels at a clock change"),
+])
+def test_a_mistaken_selection_is_one_line_and_exit_2(filled, args, error):
+    code, out, err = invoke(filled, "register", "list", *args)
+    assert code == 2 and out == ""
+    assert err.startswith(f"intake-bot: error: {error}") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [
+    ["register", "list"], ["register", "export"], ["register", "stats"], ["report"],
+    ["register", "purge", "--dry-run"],
+])
+def test_every_command_refuses_an_unknown_vacancy_alike(filled, command):
+    code, _, err = invoke(filled, *command, "--vacancy", "NOPE")
+    assert code == 2
+    assert err == "intake-bot: error: unknown vacancy 'NOPE' (configured: DRP, SG, OLD)\n"
+
+
+def test_purge_before_reads_times_as_list_does(filled):
+    code, out, _ = invoke(filled, "register", "purge", "--vacancy", "DRP", "--before",
+                          "2026-06-11T09:00", "--dry-run")  # Brussels time: Bob's is not before
+    assert code == 0 and out.splitlines()[0] == "submissions: DRP-0001"
+    code, _, err = invoke(filled, "register", "purge", "--before", "last week", "--dry-run")
+    assert code == 2 and err.startswith("intake-bot: error: --before: 'last week' is not a date")
 
 
 # -- register export ------------------------------------------------------------------
@@ -77,7 +144,7 @@ def test_export_is_one_row_per_candidate_with_the_submission_that_counts(filled,
 
 def test_export_history_has_every_submission(filled):
     result = run_cli("--config", str(filled.config_path), "register", "export",
-                                      "--vacancy", "DRP", "--history", "--delimiter", ";")
+                     "--vacancy", "DRP", "--history", "--delimiter", ";", "--output", "-")
     assert result.exit_code == 0
     rows = read_csv(result.stdout_bytes, ";")
     assert [row["Reference"] for row in rows] == [f"DRP-000{n}" for n in range(1, 7)]
@@ -85,15 +152,24 @@ def test_export_history_has_every_submission(filled):
 
 
 def test_export_as_json(filled):
-    code, out, _ = invoke(filled, "register", "export", "--vacancy", "SG", "--format", "json")
+    code, out, _ = invoke(filled, "register", "export", "--vacancy", "SG", "--format", "json",
+                          "--output", "-")
     [row] = json.loads(out)
     assert code == 0 and row["Reference"] == "SG-0001" and row["Name"] == "Grace Hopper"
 
 
-def test_export_of_an_unknown_vacancy_is_one_line(filled):
-    code, _, err = invoke(filled, "register", "export", "--vacancy", "NOPE")
-    assert code == 1
-    assert err == "intake-bot: error: unknown vacancy 'NOPE' (configured: DRP, SG, OLD)\n"
+def test_files_with_personal_data_go_beside_the_register_by_default(filled, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the folder a recruiter runs the commands in
+    code, out, _ = invoke(filled, "register", "export", "--vacancy", "DRP")
+    exports = filled.config.register_path.parent / "exports"
+    assert code == 0 and out == f"5 rows written to {exports / 'DRP.csv'}\n"
+    assert stat.S_IMODE(exports.stat().st_mode) == 0o700
+    assert stat.S_IMODE((exports / "DRP.csv").stat().st_mode) == 0o600
+    need("matplotlib")
+    code, out, _ = invoke(filled, "report", "--vacancy", "DRP")
+    assert code == 0 and out == f"report written to {exports / 'DRP-report.png'}\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- register stats -------------------------------------------------------------------
@@ -183,3 +259,25 @@ def test_every_new_command_has_help(filled):
         code, out, _ = invoke(filled, *command, "--help")
         assert code == 0 and "Usage:" in out
 
+
+
+# -- the recruiters' walk-through -------------------------------------------------------
+
+def test_the_recruiters_walk_through_runs_on_the_demo_as_shown(tmp_path, monkeypatch):
+    """docs/recruiters.md: after the demo on the shipped configuration, each console command
+    gives what the page shows (at the suite's fixed time; paths relative to the folder, the
+    export's byte-order mark left out, a line ``...`` standing for lines left out)."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("INTAKE_BOT_CONFIG", raising=False)
+    assert run_cli("--config", "config/intake.toml", "demo").exit_code == 0
+    steps = console_steps(page("recruiters.md"))
+    assert len(steps) >= 10
+    for command, expected in steps:
+        program, *args = shlex.split(command)
+        assert program == "intake-bot", command
+        result = run_cli(*args)
+        output = (result.stdout + result.stderr).replace(f"{tmp_path}/", "")
+        pattern = "\n".join(".*?" if line == "..." else re.escape(line)
+                            for line in expected.split("\n"))
+        assert re.fullmatch(pattern, output.replace("\ufeff", "").rstrip("\n"), re.S), command

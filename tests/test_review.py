@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import socket
 import sqlite3
 import sys
@@ -10,10 +12,17 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.recruiters.review import build_metadata, canned_queries, create_datasette, is_loopback
+from intake_bot.recruiters.review import (
+    build_metadata,
+    canned_queries,
+    check_listening,
+    create_datasette,
+    is_loopback,
+)
 from tests.conftest import Project, run_cli
 from tests.extras import need
 from tests.filled import fill
+from tests.mail import DRP_TITLE
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +72,9 @@ def test_metadata_describes_every_column_there_is(filled):
     metadata = build_metadata(config)
     database = metadata["databases"]["register"]
     assert metadata["plugins"] == {"intake-bot": {"database": "register",
+                                                  "config": str(config.path),
                                                   "documents": str(config.documents_path)}}
+    assert metadata["allow_sql"] is False and build_metadata(config, True)["allow_sql"] is True
     db = sqlite3.connect(config.register_path)
     try:
         for table, entry in database["tables"].items():
@@ -87,6 +98,17 @@ def test_is_loopback(host, loopback):
     assert is_loopback(host) is loopback
 
 
+def test_review_beyond_the_loopback_needs_a_proxy_in_front(filled):
+    result = run_cli("--config", str(filled.config_path), "review", "--host", "0.0.0.0")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == (
+        "intake-bot: error: review --host 0.0.0.0: refusing to listen beyond this machine "
+        "without sign-in: keep 127.0.0.1 behind the organisation's sign-on proxy, or say that "
+        "one stands in front of this address with --behind-proxy\n")
+    check_listening("0.0.0.0", behind_proxy=True)  # the operator's word: no refusal
+    check_listening("127.0.0.1", behind_proxy=False)
+
+
 def test_review_without_datasette_says_which_extra(filled, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasette", None)
     result = run_cli("--config", str(filled.config_path), "review")
@@ -106,11 +128,18 @@ def test_review_on_a_taken_port_fails_before_announcing_a_url(filled):
 
 # -- the plugin, in process -------------------------------------------------------------
 
-def get(project: Project, path: str):  # type: ignore[no-untyped-def]
+def get(project: Project, path: str, allow_sql: bool = False):  # type: ignore[no-untyped-def]
     """A response from the browser view, served in process (no socket)."""
     need("datasette")
-    datasette = create_datasette(project.config)
+    datasette = create_datasette(project.config, allow_sql)
     return asyncio.run(datasette.client.get(path))
+
+
+def visible_text(html: str) -> str:
+    """The page's text, as one line per block, without its markup."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", "\n", text)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def test_documents_open_from_their_row(filled):
@@ -127,6 +156,111 @@ def test_documents_open_from_their_row(filled):
         "inline; filename=\"Letter.pdf\"; filename*=UTF-8''Letter.pdf")
     assert document.headers["cache-control"] == "no-store"
     assert document.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_document_downloads_on_request(filled):
+    document = get(filled, "/-/intake/document/3/1?download=1")
+    assert document.headers["content-disposition"] == (
+        "attachment; filename=\"Letter.pdf\"; filename*=UTF-8''Letter.pdf")
+
+
+def test_the_candidate_card_reads_top_to_bottom(filled):
+    """Alice's second application: who, for what, when, the decision in words, the document,
+    the notice, her first application, the e-mail; then the raw columns, folded."""
+    page = get(filled, "/register/submissions/4")
+    assert page.status_code == 200
+    card, _, columns = page.text.partition("<details>")
+    text = visible_text(card.partition("<h2>Who</h2>")[2])
+    expected = [
+        "Alice Martin", "alice@example.net",
+        "Officer – Democratic Resilience and Partnerships (DRP)", "DRP-0003",
+        "11 June 2026 at 15:00 (Brussels time)",
+        "12 June 2026 at 23:59 (Brussels time): received 33 hours before",
+        "accepted\n: this application counts.",
+        # The flag as the acknowledgement put it (reasons.toml), with what to do.
+        "Your PDF contains no readable text (it looks like a scan), so we could not check its "
+        "contents automatically.",
+        "Scan again.pdf", "(PDF, 2 pages,",
+        "acknowledgement", "to alice@example.net: sent",
+        "Other applications from this candidate for this vacancy", "DRP-0001",
+        "superseded, received 10 June 2026 at 10:00 (Brussels time), Scan.pdf",
+        "Subject", f"Re: {DRP_TITLE}", "Raw source",
+    ]
+    positions = [text.find(piece) for piece in expected]
+    assert -1 not in positions, [p for p, at in zip(expected, positions, strict=True) if at == -1]
+    assert positions == sorted(positions)  # in the order a person tells it
+    assert "dedup_key" in columns and "dedup_key" not in visible_text(card)
+
+
+def test_a_rejection_on_the_card_gives_the_notice_s_words_and_the_fix(filled):
+    text = visible_text(get(filled, "/register/submissions/7").text.partition("<details>")[0])
+    assert "rejected\n: the candidate was told why, and how to put it right." in text
+    assert ("Your application arrived after the deadline of 12 June 2026 at 23:59 (Brussels "
+            "time).") in text
+    assert "received 8 hours after, too late" in text
+
+
+def test_a_file_kept_apart_by_the_virus_scan_is_named_never_linked(tmp_path):
+    project = fill(tmp_path / "malware")
+    db = sqlite3.connect(project.config.register_path)
+    with db:
+        [(attachments,)] = db.execute("SELECT attachments FROM submissions WHERE id = 3")
+        entries = json.loads(attachments)
+        entries[1]["quarantine"] = entries[1].pop("path")
+        entries[1]["malware"] = "Eicar-Test-Signature"
+        db.execute("UPDATE submissions SET attachments = ? WHERE id = 3", [json.dumps(entries)])
+    db.close()
+    card = get(project, "/register/submissions/3").text.partition("<details>")[0]
+    assert "kept apart: the virus scan found Eicar-Test-Signature" in visible_text(card)
+    assert "/-/intake/document/3/0" in card and "/-/intake/document/3/1" not in card
+    assert get(project, "/-/intake/document/3/1").status_code == 404
+
+
+def test_lists_read_in_words_and_local_time(filled):
+    page = get(filled, "/register/applications?status=rejected")
+    assert page.status_code == 200
+    # Brussels time for the eye, the register's UTC value and the code in the tooltips.
+    assert ('<span title="2026-06-13T06:00:00Z UTC">2026-06-13 08:00:00 Brussels</span>'
+            in page.text)
+    assert ('<span title="late">Your application arrived after the deadline of 12 June 2026 '
+            'at 23:59 (Brussels time).</span>') in page.text
+    assert 'id="facet-reasons"' in page.text  # the facets still count by code
+    assert "reasons__arraycontains=late" in page.text
+    query = get(filled, "/register/late_arrivals?vacancy=DRP")
+    assert "2026-06-13 08:00:00 Brussels" in query.text and "arrived after the deadline" in query.text
+
+
+# -- safe by default ------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/register?sql=select+*+from+pragma_database_list",
+    "/register.json?sql=select+1",
+    "/register/applications?_where=1%3D1",
+])
+def test_arbitrary_sql_is_refused(filled, path):
+    assert get(filled, path).status_code == 403
+
+
+def test_arbitrary_sql_runs_when_the_operator_allows_it(filled):
+    page = get(filled, "/register.json?sql=select+count(*)+as+n+from+submissions&_shape=array",
+               allow_sql=True)
+    assert page.status_code == 200 and page.json() == [{"n": 9}]
+
+
+@pytest.mark.parametrize("path", ["/-/metadata.json", "/-/databases.json", "/-/settings.json",
+                                  "/-/plugins.json", "/-/threads", "/-/metadata", "/-/databases"])
+def test_pages_of_server_paths_and_settings_are_not_served(filled, path):
+    assert get(filled, path).status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/", "/register", "/register/applications", "/register/submissions",
+    "/register/submissions/4", "/register/replies", "/register/accepted_candidates?vacancy=DRP",
+    "/register/submissions/999", "/register/nope", "/register/applications?_sort=nope",
+])
+def test_no_page_shows_a_server_path(filled, path):
+    page = get(filled, path)
+    assert str(filled.root) not in page.text and str(filled.root.resolve()) not in page.text
 
 
 def test_messages_and_notices_open_as_text(filled):

@@ -379,7 +379,7 @@ def test_the_export_names_the_reason_but_no_file(with_malware):
     from tests.conftest import run_cli
 
     result = run_cli("--config", str(with_malware.config_path), "register", "export",
-                     "--vacancy", "DRP", "--format", "json")
+                     "--vacancy", "DRP", "--format", "json", "--output", "-")
     exported = {row["E-mail"]: row for row in json.loads(result.stdout_bytes)}
     assert exported["bob@example.net"]["Reasons"] == "malware"
     assert "quarantine" not in result.stdout and INFECTED not in result.stdout_bytes

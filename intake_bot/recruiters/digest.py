@@ -134,7 +134,7 @@ def _vacancy_lines(total: VacancyStats, fresh: VacancyStats | None,
     else:
         lines.append("  new         none")
     lines.append(f"  totals      {counts_text(total.statuses) or 'none yet'}; "
-                 f"{plural(len(total.senders), 'candidate')}")
+                 f"{plural(total.candidates, 'candidate')}")
     if total.to_review:
         lines.append(f"  to review   {len(total.to_review)} accepted with flags: "
                      f"{_listed(total.to_review)}")

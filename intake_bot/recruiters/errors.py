@@ -10,6 +10,11 @@ class RecruiterError(Exception):
     """A request that cannot be carried out as asked: an unknown vacancy, an open one, ..."""
 
 
+class RequestError(RecruiterError):
+    """A request that names nothing that exists (an unknown vacancy, status or code, a date
+    that is not one): an operator's mistake, exit 2, like a configuration mistake."""
+
+
 class MissingExtra(RecruiterError):
     """An optional dependency is not installed; the message says which extra brings it."""
 

@@ -3,7 +3,9 @@
 UTF-8 with a byte-order mark (without it Excel reads UTF-8 as the local code page and
 mangles accented names), times in the vacancy's zone as ``YYYY-MM-DD HH:MM:SS`` (which
 both read as dates), and every text cell that a spreadsheet would take for a formula
-defused, since names and subjects are written by strangers.
+defused, since names and subjects are written by strangers. Rows are streamed from the
+register (constant memory at any size); files are written owner-only, by default under
+the register's own folder (``exports/``), never into the folder the command runs in.
 """
 
 from __future__ import annotations
@@ -12,103 +14,148 @@ import csv
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
-from intake_bot.archive import FILE_MODE
+from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.config import Config
-from intake_bot.json_columns import json_list
-from intake_bot.localtime import local_text, parse_utc
-from intake_bot.recruiters.stats import check_vacancy
+from intake_bot.localtime import LocalTimes
+from intake_bot.recruiters.filters import check_vacancy
 from intake_bot.register import Register
 
 BOM = "\ufeff"
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The columns of an export and the SQL of each: SQLite makes the lists and counts, so
+#: that Python touches each row once (the time column, converted to local time).
+COLUMNS = (
+    ("Reference", "reference"),
+    ("Status", "status"),
+    ("Received ({zone})", "received_at"),
+    ("Name", "sender_name"),
+    ("E-mail", "sender"),
+    ("Reply to", "reply_to"),
+    ("Subject", "subject"),
+    ("Reasons", "(SELECT group_concat(value, ', ') FROM json_each(reasons))"),
+    ("Flags", "(SELECT group_concat(value, ', ') FROM json_each(flags))"),
+    ("Document", "document_name"),
+    ("Type", "document_type"),
+    ("Pages", "document_pages"),
+    ("Bytes", "document_bytes"),
+    ("Documents", "json_array_length(attachments)"),
+    ("Submissions", "submissions_sent"),
+    ("Register id", "id"),
+    ("Superseded by", "superseded_by"),
+)
+RECEIVED = 2  # the position of the time column
+#: Text that strangers wrote, which a spreadsheet could take for a formula.
+STRANGERS_TEXT = ("sender_name", "sender", "reply_to", "subject", "document_name")
+
+#: One candidate is one sender address, case-insensitive; a purged row, having none,
+#: stands alone. ``pick`` is 1 for the submission that counts: the latest accepted one
+#: (the register keeps at most one per candidate), else the latest.
+_CANDIDATES = """
+    SELECT *, COUNT(*) OVER candidate AS submissions_sent,
+           ROW_NUMBER() OVER (candidate ORDER BY status = 'accepted' DESC, received_at DESC,
+                                                 id DESC) AS pick
+    FROM submissions WHERE vacancy_id = ?
+    WINDOW candidate AS (PARTITION BY COALESCE(NULLIF(lower(sender), ''), '#' || id))"""
 
 
-def export_rows(config: Config, register: Register, vacancy_id: str,
-                history: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Export:
+    """An export being read: its column names, and its rows (tuples) as they come."""
+
+    columns: list[str]
+    rows: Iterator[tuple[Any, ...]]
+
+
+def export_rows(config: Config, register: Register, vacancy_id: str, history: bool = False,
+                defuse: bool = False) -> Export:
     """The vacancy's candidates, one row each, or with ``history`` every submission.
 
-    A candidate (one sender address) is shown with the submission that counts: the
-    accepted one when there is one (the register keeps at most one per candidate), else
-    the latest. ``Submissions`` says how many the candidate sent in all. Rows are in
-    order of arrival.
+    A candidate is shown with the submission that counts: the accepted one when there
+    is one, else the latest; ``Submissions`` says how many the candidate sent in all.
+    Rows are in order of arrival, read from the register as they are used, times in the
+    vacancy's zone. ``defuse`` prefixes with ``'`` the cells of strangers' text that a
+    spreadsheet would run as formulas (for CSV).
     """
     check_vacancy(config, register, vacancy_id)
     vacancy = config.vacancy(vacancy_id)
     zone = vacancy.timezone if vacancy else ZoneInfo("UTC")
-    rows = register.submissions(vacancy=vacancy_id, order="received_at")
-    by_candidate: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_candidate.setdefault(_candidate(row), []).append(row)
-    if history:
-        chosen = rows
-    else:
-        chosen = sorted((_counting(group) for group in by_candidate.values()),
-                        key=lambda row: (row["received_at"], row["id"]))
-    return [_export_row(row, zone, len(by_candidate[_candidate(row)])) for row in chosen]
+    selected = ", ".join(_defused(sql) if defuse and sql in STRANGERS_TEXT else sql
+                         for _, sql in COLUMNS)
+    where = "" if history else "WHERE pick = 1"
+    cursor = register.db.execute(
+        f"SELECT {selected} FROM ({_CANDIDATES}) {where} ORDER BY received_at, id", [vacancy_id])
+    local = LocalTimes(zone)
+    rows = ((*row[:RECEIVED], local.text(row[RECEIVED]), *row[RECEIVED + 1:]) for row in cursor)
+    return Export([name.format(zone=zone.key) for name, _ in COLUMNS], rows)
 
 
-def _candidate(row: dict[str, Any]) -> str:
-    """Who sent it: the address, case-insensitive; a purged row, having none, stands alone."""
-    return (row["sender"] or "").lower() or f"#{row['id']}"
+def _defused(column: str) -> str:
+    """SQL for a text column with a leading ``'`` where a spreadsheet would see a formula."""
+    starts = ", ".join(f"char({ord(c)})" for c in FORMULA_STARTS)
+    return f"CASE WHEN substr({column}, 1, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
 
 
-def _counting(group: list[dict[str, Any]]) -> dict[str, Any]:
-    accepted = [row for row in group if row["status"] == "accepted"]
-    return accepted[-1] if accepted else group[-1]
+def write(export: Export, fmt: str, out: IO[bytes], delimiter: str = ",") -> int:
+    """Write the export as ``csv`` or ``json``; returns the rows written."""
+    return write_csv(export, out, delimiter) if fmt == "csv" else write_json(export, out)
 
 
-def _export_row(row: dict[str, Any], zone: ZoneInfo, submissions: int) -> dict[str, Any]:
-    return {
-        "Reference": row["reference"],
-        "Status": row["status"],
-        f"Received ({zone.key})": local_text(parse_utc(row["received_at"]), zone),
-        "Name": row["sender_name"],
-        "E-mail": row["sender"],
-        "Reply to": row["reply_to"],
-        "Subject": row["subject"],
-        "Reasons": ", ".join(json_list(row["reasons"])),
-        "Flags": ", ".join(json_list(row["flags"])),
-        "Document": row["document_name"],
-        "Type": row["document_type"],
-        "Pages": row["document_pages"],
-        "Bytes": row["document_bytes"],
-        "Documents": len(json_list(row["attachments"])),
-        "Submissions": submissions,
-        "Register id": row["id"],
-        "Superseded by": row["superseded_by"],
-    }
+def write_csv(export: Export, out: IO[bytes], delimiter: str = ",") -> int:
+    """Write the export as CSV (UTF-8 with a BOM, CRLF line ends); returns the rows written.
+
+    Read the export with ``defuse=True``, so that strangers' text opens as text.
+    """
+    with _Utf8Text(out) as text:
+        text.write(BOM)
+        writer = csv.writer(text, delimiter=delimiter)
+        writer.writerow(export.columns)
+        count = 0
+        for row in export.rows:
+            writer.writerow(row)
+            count += 1
+    return count
 
 
-def to_csv(rows: Sequence[dict[str, Any]], delimiter: str = ",") -> bytes:
-    """The rows as CSV bytes: UTF-8 with a BOM, CRLF line ends, formulas defused."""
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=delimiter)
-        writer.writeheader()
-        writer.writerows({key: _defused(value) for key, value in row.items()} for row in rows)
-    return (BOM + buffer.getvalue()).encode("utf-8")
+def write_json(export: Export, out: IO[bytes]) -> int:
+    """Write the export as a JSON array of objects (UTF-8), for scripts; returns the rows."""
+    count = 0
+    with _Utf8Text(out) as text:
+        for row in export.rows:
+            text.write("[\n  " if count == 0 else ",\n  ")
+            text.write(json.dumps(dict(zip(export.columns, row, strict=True)),
+                                  ensure_ascii=False, indent=2).replace("\n", "\n  "))
+            count += 1
+        text.write("[]\n" if count == 0 else "\n]\n")
+    return count
 
 
-def _defused(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, shown as text instead."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+class _Utf8Text(io.TextIOWrapper):
+    """UTF-8 text over a binary stream, buffered, that leaves the stream open on exit."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        super().__init__(out, encoding="utf-8", newline="")  # type: ignore[arg-type]
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
+        self.detach()
 
 
-def export_json(rows: Sequence[dict[str, Any]]) -> bytes:
-    """The rows as a JSON array (UTF-8), for scripts rather than spreadsheets."""
-    return (json.dumps(list(rows), ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+def default_output(config: Config, name: str) -> Path:
+    """Where a recruiter's file goes unless ``--output`` says otherwise: ``exports/`` beside
+    the register, which holds the same personal data and is kept out of any work tree."""
+    folder = config.register_path.parent / "exports"
+    make_private_dirs(folder)
+    return folder / name
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Write an export readable by its owner only: it holds candidates' personal data."""
+def open_private(path: Path) -> IO[bytes]:
+    """A new file readable by its owner only: an export holds candidates' personal data."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
+    return os.fdopen(descriptor, "wb")

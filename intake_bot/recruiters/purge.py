@@ -26,7 +26,8 @@ from intake_bot.config import Config
 from intake_bot.json_columns import json_list
 from intake_bot.lock import CycleBusy, cycle_lock
 from intake_bot.recruiters.errors import RecruiterError
-from intake_bot.recruiters.stats import check_vacancy, plural
+from intake_bot.recruiters.filters import check_vacancy
+from intake_bot.recruiters.stats import plural
 from intake_bot.register import Register
 
 log = logging.getLogger(__name__)

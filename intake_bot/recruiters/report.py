@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from intake_bot.config import Config
 from intake_bot.recruiters.errors import require
-from intake_bot.recruiters.stats import VacancyStats, check_vacancy, plural, register_stats
+from intake_bot.recruiters.filters import check_vacancy
+from intake_bot.recruiters.stats import VacancyStats, plural, register_stats
 from intake_bot.register import Register
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def _draw_arrivals(axes: Axes, stats: VacancyStats, now: dt.datetime) -> None:
     axes.set_ylim(0, max(bottom, default=0) * 1.5 + 1)  # headroom for the legend
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(f"Arrivals per day ({stats.zone.key}): {plural(stats.total, 'submission')} "
-                   f"from {plural(len(stats.senders), 'candidate')}; {stats.time_left}",
+                   f"from {plural(stats.candidates, 'candidate')}; {stats.time_left}",
                    loc="left")
     axes.set_ylabel("submissions")
     axes.legend(loc="upper left", frameon=False)

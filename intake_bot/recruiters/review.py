@@ -1,14 +1,18 @@
 """The recruiters' browser view: Datasette on the register, with the shipped metadata.
 
 ``intake_bot/recruiters/datasette_metadata.json`` gives the tables human titles, column descriptions,
-facets and canned queries; :mod:`intake_bot.recruiters.review_plugin` links each submission to its
-files and notices. Datasette is an optional extra (``pip install 'intake-bot[review]'``).
-It opens the register read-only, so the service keeps writing while recruiters read.
+facets and canned queries; :mod:`intake_bot.recruiters.review_plugin` draws each submission's
+candidate card (``templates/``), words codes and local times, and serves a submission's files.
+Datasette is an optional extra (``pip install 'intake-bot[review]'``). It opens the register
+read-only, so the service keeps writing while recruiters read.
+
+Safe by default: only the canned queries run (arbitrary SQL only with ``allow_sql``), no
+page shows the server's paths, and :func:`check_listening` refuses an address beyond the
+loopback unless the operator says an authenticating proxy stands in front.
 """
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import os
@@ -17,40 +21,44 @@ from pathlib import Path
 from typing import Any
 
 from intake_bot.config import Config
-from intake_bot.recruiters.errors import RecruiterError, require
+from intake_bot.recruiters.errors import RecruiterError, RequestError, require
 from intake_bot.register import Register
 
 METADATA = Path(__file__).with_name("datasette_metadata.json")
-#: The metadata file's name for the register's database, replaced by the real one.
-TEMPLATE_DATABASE = "register"
+TEMPLATES = Path(__file__).with_name("templates")
+#: The register's name in the browser view's URLs (``/register/applications``), whatever
+#: its file is called: the candidate card's template is named after it.
+DATABASE = "register"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8001
+#: Datasette settings: no facet suggestions (a dozen queries over every row per page), and
+#: time for the shipped facets on a big register.
+SETTINGS = {"suggest_facets": False, "facet_time_limit_ms": 1000}
 
 
-def database_name(config: Config) -> str:
-    """The register's name in Datasette's URLs: its file name without ``.db``."""
-    return config.register_path.stem
+class UnsafeListening(RequestError):
+    """``review`` asked to listen beyond the loopback with no authentication in front."""
 
 
-def build_metadata(config: Config) -> dict[str, Any]:
-    """The shipped metadata, for this configuration's register and documents folder."""
+def build_metadata(config: Config, allow_sql: bool = False) -> dict[str, Any]:
+    """The shipped metadata, for this configuration; arbitrary SQL only with ``allow_sql``."""
     metadata = json.loads(METADATA.read_text(encoding="utf-8"))
-    name = database_name(config)
-    metadata["databases"] = {name: metadata["databases"].pop(TEMPLATE_DATABASE)}
-    metadata["plugins"] = {"intake-bot": {"database": name,
+    metadata["allow_sql"] = allow_sql
+    metadata["plugins"] = {"intake-bot": {"database": DATABASE, "config": str(config.path),
                                           "documents": str(config.documents_path)}}
     return metadata
 
 
 def canned_queries(config: Config) -> dict[str, dict[str, str]]:
     """The canned queries by name (``title``, ``description``, ``sql``)."""
-    return build_metadata(config)["databases"][database_name(config)]["queries"]
+    return build_metadata(config)["databases"][DATABASE]["queries"]
 
 
-def create_datasette(config: Config) -> Any:
-    """A Datasette instance on the register, with the metadata and the plugin loaded."""
+def create_datasette(config: Config, allow_sql: bool = False) -> Any:
+    """A Datasette instance on the register, with the metadata, templates and plugin loaded."""
     require("datasette", "review", "intake-bot review")
     from datasette.app import Datasette
+    from datasette.database import Database
     from datasette.plugins import pm
 
     from intake_bot.recruiters import review_plugin
@@ -59,7 +67,11 @@ def create_datasette(config: Config) -> Any:
         pm.register(review_plugin, name=review_plugin.NAME)
     # Opening the register creates or migrates it, so every table the metadata names exists.
     Register(config.register_path).close()
-    return Datasette([str(config.register_path)], metadata=build_metadata(config))
+    datasette = Datasette(metadata=build_metadata(config, allow_sql), template_dir=str(TEMPLATES),
+                          settings=SETTINGS)
+    datasette.add_database(Database(datasette, path=str(config.register_path), is_mutable=True),
+                           name=DATABASE)
+    return datasette
 
 
 def is_loopback(host: str) -> bool:
@@ -88,8 +100,22 @@ def listen(host: str, port: int) -> socket.socket:
         raise RecruiterError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
+def check_listening(host: str, behind_proxy: bool) -> None:
+    """Refuse an address beyond the loopback unless an authenticating proxy is in front.
+
+    Whoever reaches the port reads every application: the view has no login of its own.
+    """
+    if not is_loopback(host) and not behind_proxy:
+        raise UnsafeListening(
+            f"review --host {host}: refusing to listen beyond this machine without sign-in: "
+            "keep 127.0.0.1 behind the organisation's sign-on proxy, or say that one stands "
+            "in front of this address with --behind-proxy")
+
+
 def serve(datasette: Any, listening: socket.socket) -> None:
     """Serve the browser view (see :func:`create_datasette`) on ``listening`` until interrupted."""
+    import asyncio
+
     import uvicorn  # Datasette's own server, installed with it
 
     asyncio.run(datasette.invoke_startup())

@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 
 from intake_bot.clock import utc_text
 from intake_bot.config import Config, Vacancy
-from intake_bot.json_columns import json_list
-from intake_bot.localtime import format_moment, parse_utc, time_left
-from intake_bot.recruiters.errors import RecruiterError
+from intake_bot.localtime import format_moment, parse_utc, time_left, utc_offsets
 from intake_bot.register import Register
 
 #: The title of the group of messages that matched no vacancy (unmatched, ignored, quarantined).
@@ -37,7 +35,7 @@ class VacancyStats:
     reasons: Counter[str] = field(default_factory=Counter)
     flags: Counter[str] = field(default_factory=Counter)
     arrivals: dict[dt.date, Counter[str]] = field(default_factory=dict)
-    senders: set[str] = field(default_factory=set)
+    candidates: int = 0  # sender addresses, case-insensitive
     to_review: list[str] = field(default_factory=list)  # references: accepted with flags
     purged: int = 0
 
@@ -61,7 +59,7 @@ class VacancyStats:
             "closes_at": utc_text(self.closes_at) if self.closes_at else None,
             "time_left": self.time_left,
             "submissions": self.total,
-            "candidates": len(self.senders),
+            "candidates": self.candidates,
             "statuses": dict(sorted(self.statuses.items())),
             "reasons": dict(sorted(self.reasons.items())),
             "flags": dict(sorted(self.flags.items())),
@@ -73,17 +71,6 @@ class VacancyStats:
         }
 
 
-def check_vacancy(config: Config, register: Register, vacancy_id: str) -> None:
-    """Raise :class:`RecruiterError` unless the vacancy is configured or in the register."""
-    if config.vacancy(vacancy_id) is not None:
-        return
-    found = register.db.execute("SELECT 1 FROM submissions WHERE vacancy_id = ? LIMIT 1",
-                                [vacancy_id]).fetchone()
-    if not found:
-        known = ", ".join(v.id for v in config.vacancies)
-        raise RecruiterError(f"unknown vacancy {vacancy_id!r} (configured: {known})")
-
-
 def register_stats(config: Config, register: Register, now: dt.datetime,
                    vacancy_id: str | None = None, after_id: int = 0) -> list[VacancyStats]:
     """The figures per vacancy, for submissions with an id above ``after_id``.
@@ -91,44 +78,75 @@ def register_stats(config: Config, register: Register, now: dt.datetime,
     Every configured vacancy is listed, even with nothing yet; then vacancies that are
     only in the register (since removed from the configuration); then, when there are
     any, the messages that matched no vacancy. ``vacancy_id`` keeps just that vacancy.
+    SQLite does the counting (a few aggregate queries, whatever the register's size).
     """
     groups: dict[str | None, VacancyStats] = {
         vacancy.id: _empty(vacancy, now) for vacancy in config.vacancies}
-    sql = ("SELECT id, reference, vacancy_id, status, reasons, flags, received_at, "
-           "lower(sender) AS sender, purged_at FROM submissions WHERE id > ?")
-    params: list[Any] = [after_id]
+    # Qualified: json_each() has an ``id`` column of its own. Without ``after_id``, no
+    # condition on ids: SQLite then counts from the index that holds every counted column.
+    where, params = ("submissions.id > ?", list[Any]([after_id])) if after_id else ("1", [])
     if vacancy_id is not None:
-        sql += " AND vacancy_id = ?"
+        where += " AND submissions.vacancy_id = ?"
         params.append(vacancy_id)
-    for row in register.db.query(sql + " ORDER BY id", params):
-        key = row["vacancy_id"]
+
+    def group(key: str | None) -> VacancyStats:
         if key not in groups:
             groups[key] = VacancyStats(key, "(not configured)" if key else NO_VACANCY, UTC,
                                        None, "unknown" if key else "-")
-        _count(groups[key], row)
+        return groups[key]
+
+    for key, status, count, purged in register.db.execute(
+            "SELECT vacancy_id, status, COUNT(*), COUNT(purged_at) FROM submissions "
+            f"WHERE {where} GROUP BY vacancy_id, status", params):
+        stats = group(key)
+        stats.statuses[status] += count
+        stats.purged += purged
+    for key, candidates in register.db.execute(
+            "SELECT vacancy_id, COUNT(*) FROM (SELECT DISTINCT vacancy_id, lower(sender) "
+            f"FROM submissions WHERE lower(sender) != '' AND {where}) GROUP BY vacancy_id",
+            params):
+        group(key).candidates = candidates
+    for column in ("reasons", "flags"):
+        for key, code, count in register.db.execute(
+                f"SELECT vacancy_id, value, COUNT(*) FROM submissions, json_each({column}) "
+                f"WHERE {column} != '[]' AND {where} GROUP BY vacancy_id, value", params):
+            getattr(group(key), column)[code] = count
+    _count_arrivals(register, where, params, [stats for stats in groups.values() if stats.total])
+    for key, reference in register.db.execute(
+            "SELECT vacancy_id, reference FROM submissions WHERE status = 'accepted' AND "
+            f"flags != '[]' AND {where} ORDER BY vacancy_id, received_at, id", params):
+        group(key).to_review.append(reference)
     if vacancy_id is not None:
         return [groups[vacancy_id]] if vacancy_id in groups else []
     return [stats for key, stats in groups.items() if key is not None or stats.total]
 
 
+def _count_arrivals(register: Register, where: str, params: list[Any],
+                    groups: list[VacancyStats]) -> None:
+    """Arrivals per local day and status, counted by SQLite: ``date()`` of each time with
+    the zone's offset of its period (between clock changes)."""
+    first, last = register.db.execute(
+        "SELECT MIN(received_at), MAX(received_at) FROM submissions").fetchone()
+    if first is None:
+        return
+    for stats in groups:
+        periods = utc_offsets(stats.zone, parse_utc(first), parse_utc(last))
+        shifts = [f"{int(offset.total_seconds()) // 60:+d} minutes" for _, offset in periods]
+        cases = list[Any]()
+        for (since, _), shift in zip(periods[1:], shifts, strict=False):
+            cases += [utc_text(since), shift]
+        day = (f"date(received_at, CASE {'WHEN received_at < ? THEN ? ' * len(cases[::2])}"
+               "ELSE ? END)" if cases else "date(received_at, ?)")
+        for status, local_day, count in register.db.execute(
+                f"SELECT status, {day} AS day, COUNT(*) FROM submissions "
+                f"WHERE vacancy_id IS ? AND {where} GROUP BY status, day",
+                [*cases, shifts[-1], stats.vacancy_id, *params]):
+            stats.arrivals.setdefault(dt.date.fromisoformat(local_day), Counter())[status] += count
+
+
 def _empty(vacancy: Vacancy, now: dt.datetime) -> VacancyStats:
     return VacancyStats(vacancy.id, vacancy.title, vacancy.timezone, vacancy.closes_at,
                         time_left(vacancy.closes_at, now))
-
-
-def _count(stats: VacancyStats, row: dict[str, Any]) -> None:
-    flags = json_list(row["flags"])
-    stats.statuses[row["status"]] += 1
-    stats.reasons.update(json_list(row["reasons"]))
-    stats.flags.update(flags)
-    day = parse_utc(row["received_at"]).astimezone(stats.zone).date()
-    stats.arrivals.setdefault(day, Counter())[row["status"]] += 1
-    if row["sender"]:
-        stats.senders.add(row["sender"])
-    if row["status"] == "accepted" and flags:
-        stats.to_review.append(row["reference"])
-    if row["purged_at"]:
-        stats.purged += 1
 
 
 def stats_lines(stats: VacancyStats) -> list[str]:
@@ -139,14 +157,15 @@ def stats_lines(stats: VacancyStats) -> list[str]:
     review = f"; {len(stats.to_review)} to review (accepted with flags)" if stats.to_review else ""
     purged = f"; {stats.purged} purged" if stats.purged else ""
     lines.append(f"  submissions {stats.total} from "
-                 f"{plural(len(stats.senders), 'candidate')}{review}{purged}")
+                 f"{plural(stats.candidates, 'candidate')}{review}{purged}")
     for label, counts in (("statuses", stats.statuses), ("reasons", stats.reasons),
                           ("flags", stats.flags)):
         if counts:
             lines.append(f"  {label:<11} {counts_text(counts)}")
+    width = max([3, *(len(str(sum(counts.values()))) for counts in stats.arrivals.values())])
     for index, (day, counts) in enumerate(sorted(stats.arrivals.items())):
         label = "arrivals" if index == 0 else ""
-        lines.append(f"  {label:<11} {day.isoformat()}  {sum(counts.values()):>3}  "
+        lines.append(f"  {label:<11} {day.isoformat()}  {sum(counts.values()):>{width}}  "
                      f"({counts_text(counts)})")
     return lines
 
