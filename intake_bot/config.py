@@ -211,16 +211,15 @@ MAILBOX = Section((
             "`maildir:PATH`, a local Maildir whose delivery time (file modification time) is "
             "the receipt time"),
     Setting("auth", Choice(AUTH_METHODS), "password",
-            "`password` (the default, from `password_env`) or `oauth2`: a token from the "
-            "`[oauth2]` section ([OAuth 2.0](oauth.md))"),
+            "`password` (from `password_env`) or `oauth2`: a token from the `[oauth2]` "
+            "section ([OAuth 2.0](oauth.md))"),
     Setting("password_env", Variable(), None,
             "name of the environment variable that holds the mailbox password; the password "
             "itself is never in a file or a log"),
     Setting("processed_folder", Text(), "Processed",
-            "where handled messages go (default `Processed`; in a Maildir, the Maildir++ "
-            "folder `.Processed`)"),
+            "where handled messages go (in a Maildir, the Maildir++ folder `.Processed`)"),
     Setting("quarantine_folder", Text(), "Quarantine",
-            "where messages that broke a step go (default `Quarantine`)"),
+            "where messages that broke a step go"),
 ))
 
 SMTP = Section((
@@ -228,7 +227,7 @@ SMTP = Section((
             "`smtps://user@host:port` (TLS), `smtp://…` (STARTTLS when offered), or "
             "`outbox:PATH`, a folder where each notice is written as an `.eml` file"),
     Setting("auth", Choice(AUTH_METHODS), "password",
-            "`password` (the default) or `oauth2`, as for the mailbox"),
+            "`password` or `oauth2`, as for the mailbox"),
     Setting("password_env", Variable(), None,
             "environment variable holding the SMTP password; no login when absent"),
     Setting("from", Address(), REQUIRED,
@@ -268,7 +267,7 @@ REGISTER = Section((
 ))
 
 SCHEDULE = Section((
-    Setting("poll_seconds", Integer(1), 60, "seconds between cycles of `run` (default 60)"),
+    Setting("poll_seconds", Integer(1), 60, "seconds between cycles of `run`"),
 ))
 
 VACANCIES = Section((
@@ -280,14 +279,14 @@ NOTICES = Section((
             "optional folder of template overrides (see [notices and templates](notices.md))"),
     Setting("max_per_address_per_day", Integer(0), 5,
             "at most this many notices to one mailbox in 24 hours, whatever the case or "
-            "`+tag` of its address (default 5); past it the submission is registered with "
+            "`+tag` of its address; past it the submission is registered with "
             "`notice_skipped = \"cap\"` and not answered"),
     Setting("max_per_domain_per_hour", Integer(1), 20,
-            "at most this many notices sent to one domain in an hour (default 20); past it a "
-            "notice waits, `pending`, until a place frees up"),
-    Setting("max_per_hour", Integer(1), 500,
-            "at most this many notices sent in an hour in all (default 500); past it a notice "
+            "at most this many notices sent to one domain in an hour; past it a notice "
             "waits, `pending`, until a place frees up"),
+    Setting("max_per_hour", Integer(1), 500,
+            "at most this many notices sent in an hour in all; past it a notice waits, "
+            "`pending`, until a place frees up"),
     Setting("authserv_id", Text(), None,
             "the authserv-id of your receiving server's `Authentication-Results` headers, "
             "e.g. `mx.example.org`: only a From it authenticated is answered, and only then "
@@ -297,20 +296,20 @@ NOTICES = Section((
 
 LIMITS = Section((
     Setting("max_message_bytes", Integer(1), 25_000_000,
-            "messages larger than this are `rejected` as `too-large` from their headers alone "
-            "(default 25 MB)"),
+            "messages larger than this are `rejected` as `too-large` from their headers "
+            "alone"),
     Setting("max_message_seconds", Integer(1), 20,
-            "seconds one message's documents may take to inspect (default 20): a document is "
-            "opened only while a whole 5-second inspection slot is left; those left unopened "
-            "are flagged `not-inspected` for a recruiter, and the cycle goes on"),
+            "seconds one message's documents may take to inspect: a document is opened only "
+            "while a whole 5-second inspection slot is left; those left unopened are flagged "
+            "`not-inspected` for a recruiter, and the cycle goes on"),
 ))
 
 DIGEST = Section((
     Setting("recruiters", Addresses(), (),
             "addresses that get the daily digest; none (the default): no digest"),
     Setting("hour", Integer(0, 23), 8,
-            "local hour (0–23) from which the day's digest goes, at the first cycle after it "
-            "(default 8)"),
+            "local hour (0–23) from which the day's digest goes, at the first cycle after "
+            "it"),
     Setting("timezone", Zone(), None,
             "the zone of `hour` and of the digest's dates (default: the first vacancy's "
             "`timezone`)"),
@@ -322,10 +321,10 @@ SCAN = Section((
             "attachment is scanned before anything is filed. Absent (the default): no scanning "
             "([virus scanning](production.md#virus-scanning-with-clamav))"),
     Setting("timeout_seconds", Integer(1), 60,
-            "the longest one file's scan may take (default 60); a time-out is never a pass"),
+            "the longest one file's scan may take, in seconds; a time-out is never a pass"),
     Setting("max_signature_age_days", Integer(1), 7,
-            "clamd's signatures older than this many days (default 7) make "
-            "`check-config --connect` and, once a day, the service warn"),
+            "clamd's signatures older than this many days make `check-config --connect` "
+            "and, once a day, the service warn"),
 ))
 
 #: Every section of ``intake.toml``, in the order the docs list them.
@@ -345,9 +344,8 @@ ATTACHMENTS = Section((
             "at least this many (with `max_count`, instead of `count`)"),
     Setting("max_count", Integer(0), None, "at most this many"),
     Setting("types", Texts(DOCUMENT_TYPES, "type"), ("pdf",),
-            "accepted types among `pdf`, `docx`, `doc`, `odt`, recognised by content "
-            "(default `[\"pdf\"]`)"),
-    Setting("max_bytes", Integer(1), 10_000_000, "largest document (default 10,000,000 bytes)"),
+            "accepted types among `pdf`, `docx`, `doc`, `odt`, recognised by content"),
+    Setting("max_bytes", Integer(1), 10_000_000, "largest document, in bytes"),
     Setting("max_pages", Integer(1), None, "most pages in a PDF"),
     Setting("max_words", Integer(1), None, "most words in a Word or ODF document's body"),
     Setting("filename_must_contain", Texts(), (),
@@ -360,7 +358,7 @@ CHECKS = Section((
     Setting("nationality", Choice(CHECK_POLICIES), "off", "the CV must state a nationality"),
     Setting("references", Choice(CHECK_POLICIES), "off",
             "at least `min_references` referees with contact details"),
-    Setting("min_references", Integer(0), 3, "default 3"),
+    Setting("min_references", Integer(0), 3, "how many referees `references` looks for"),
     Setting("eligibility", Choice(CHECK_POLICIES), "off",
             "one stated nationality must be eligible"),
     Setting("eligible", Countries(), "nato",
@@ -388,16 +386,16 @@ VACANCY = Section((
     Setting("languages", Texts(LANGUAGES, "language"), ("en",),
             "`en` and/or `fr`: every notice carries each, the candidate's language first"),
     Setting("channel", Choice(("email", "e-recruitment")), "email",
-            "`email` (default) or `e-recruitment`"),
+            "`email` or `e-recruitment`"),
     Setting("apply_url", Text(), None,
             "required with `e-recruitment`: quoted in the `wrong-channel` notice"),
     Setting("next_steps", PerLanguage(), None,
             "what the acknowledgement says happens next; one text, or `next_steps.en` / "
             "`next_steps.fr`"),
     Setting("resubmission", Choice(("latest", "first")), "latest",
-            "`latest` (default): a later accepted submission from the same address supersedes "
-            "the earlier one; `first`: the first accepted one is kept and later ones are "
-            "recorded as `superseded`"),
+            "`latest`: a later accepted submission from the same address supersedes the "
+            "earlier one; `first`: the first accepted one is kept and later ones are recorded "
+            "as `superseded`"),
     Setting("retention_days", Integer(0), None,
             "optional: this many days after the deadline, the service purges the vacancy's "
             "submissions (see [retention](recruiters.md#retention)); absent: kept until someone "
@@ -406,7 +404,7 @@ VACANCY = Section((
         "the attachment policy below; a vacancy without it takes one single PDF of at most "
         "10 MB")),
     Setting("checks", Table(CHECKS), help=(
-        "the content checks below, each `reject`, `flag` or `off` (default `off`)")),
+        "the content checks below, each `reject`, `flag` or `off`")),
 ))
 
 #: The one table of ``vacancies.toml``: ``[[vacancy]]``, as many as there are vacancies.

@@ -60,7 +60,8 @@ REQUIRED: Any = _Required()
 class Setting:
     """One key: its name, the kind that reads its value, its default, and what it means.
 
-    ``help`` is the key's row in the reference docs, word for word.
+    ``help`` is the key's row in the reference docs, word for word; the docs add the
+    default after it (see :func:`reference_rows`), so the help does not repeat it.
     """
 
     name: str
@@ -480,8 +481,10 @@ def _scan(text: str, state: _Open) -> _Open:
 def reference_rows(root: Section, section_column: bool) -> list[tuple[str, str]]:
     """Each documented setting of a file as (its name, its row in the docs' Markdown table).
 
-    With ``section_column`` the row starts with the section, as ``intake.toml``'s table
-    does: ``| `[schedule]` | `poll_seconds` | seconds between cycles … |``.
+    The row is the setting's help and then its default as TOML writes it, so that the
+    default is written once, in the table: ``| `poll_seconds` | seconds between cycles of
+    `run` (default `60`) |``. With ``section_column`` the row starts with the section, as
+    ``intake.toml``'s table does.
     """
     rows = []
     for path, setting in root.walk():
@@ -489,5 +492,23 @@ def reference_rows(root: Section, section_column: bool) -> list[tuple[str, str]]
             continue  # a section of intake.toml, or the [[vacancy]] array: named by their keys
         name = f"[{'.'.join(path)}] {setting.name}" if path else setting.name
         cells = [f"`[{'.'.join(path)}]`"] if section_column else []
-        rows.append((name, "| " + " | ".join([*cells, f"`{setting.name}`", setting.help]) + " |"))
+        shown = toml_literal(setting.default)
+        text = f"{setting.help} (default `{shown}`)" if shown else setting.help
+        rows.append((name, "| " + " | ".join([*cells, f"`{setting.name}`", text]) + " |"))
     return rows
+
+
+def toml_literal(value: Any) -> str | None:
+    """A default as an operator writes it in TOML (``60``, ``25_000_000``, ``"off"``,
+    ``["pdf"]``), or None for none worth showing (required, absent, an empty list)."""
+    if value is REQUIRED or value is None or value == ():
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return f"{value:_}"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(toml_literal(item) or "" for item in value) + "]"
+    raise TypeError(f"no TOML literal for the default {value!r}")

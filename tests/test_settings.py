@@ -6,7 +6,19 @@ from pathlib import Path
 
 import pytest
 
-from intake_bot.settings import ConfigError, Integer, Section, Setting, Table, Text, TomlFile, read_table
+from intake_bot.settings import (
+    REQUIRED,
+    ConfigError,
+    Integer,
+    Section,
+    Setting,
+    Table,
+    Text,
+    TomlFile,
+    read_table,
+    reference_rows,
+    toml_literal,
+)
 
 TRICKY = '''\
 # a comment = 1
@@ -99,3 +111,20 @@ def test_a_mistake_names_its_key_and_line(tmp_path: Path, text, message):
     with pytest.raises(ConfigError) as raised:
         read_table(TomlFile.read(file), SECTION)
     assert str(raised.value) == f"{file}{message}"
+
+
+@pytest.mark.parametrize("default, shown", [
+    (60, "60"), (25_000_000, "25_000_000"), ("off", '"off"'), (("pdf", "doc"), '["pdf", "doc"]'),
+    (True, "true"), (None, None), ((), None), (REQUIRED, None),
+])
+def test_a_default_is_shown_as_toml_writes_it(default, shown):
+    assert toml_literal(default) == shown
+
+
+def test_a_docs_row_is_the_help_then_the_default():
+    assert reference_rows(SECTION, section_column=False) == [
+        ("name", "| `name` | a name |"),
+        ("size", "| `size` | a size (default `10`) |"),
+        ("inner", "| `inner` | an inner table |"),
+        ("[inner] depth", "| `depth` | how deep (default `0`) |"),
+    ]
