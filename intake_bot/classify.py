@@ -13,7 +13,7 @@ from intake_bot.parse import ParsedMessage
 
 #: The reason codes of ignored messages.
 IGNORED_REASONS = ("auto-submitted", "bounce", "mailing-list", "no-sender", "own-address",
-                   "own-notice")
+                   "own-notice", "recall")
 #: The tag in the Message-ID of every notice: ``<...intake@DOMAIN>``, DOMAIN being the one
 #: of the bot's address, so that the bot knows its own notices when they come back.
 NOTICE_ID_TAG = "intake"
@@ -26,8 +26,19 @@ _ROBOT_SENDERS = re.compile(r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|noreply-.+|
                             re.IGNORECASE)
 _REPORT_TYPES = ("multipart/report", "message/delivery-status", "message/disposition-notification",
                  "message/feedback-report")
-_ROBOT_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply")
+_ROBOT_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-reply",
+                  # Exchange stamps the messages it generates itself: inbox-rule replies
+                  # ("Mailbox Rules Agent"), journal reports, transport-rule notices. A
+                  # message a rule merely redirects keeps its own headers, without it.
+                  "x-ms-exchange-generated-message-source")
 _ANGLE_BRACKETED = re.compile(r"<[^<>\s]+>")
+#: Outlook's recall request, as Exchange Online sends it across the Internet: a plain
+#: message "Recall: <subject>" stamped with these (older Exchange sends the request's
+#: message class, IPM.Outlook.Recall, inside a winmail.dat instead).
+_RECALL_HEADER = "x-ms-exchange-recallreportgenerated"
+_RECALL_TRAFFIC = re.compile(r"(MessageRecallEmail|OutlookRecall)\b", re.IGNORECASE)
+_RECALL_CLASS = b"IPM.Outlook.Recall"
+_TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 
 
 def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
@@ -41,7 +52,9 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
         return "bounce"
     if _is_mailing_list(message, local_part):
         return "mailing-list"
-    if _is_auto_submitted(message, local_part):
+    if _is_recall(message):
+        return "recall"
+    if _is_auto_submitted(message, sender, local_part):
         return "auto-submitted"
     if not sender:
         return "no-sender"
@@ -70,7 +83,9 @@ def _is_own_notice(message: ParsedMessage, own_addresses: Collection[str]) -> bo
     """
     if message.message_id and is_own_notice_id(message.message_id, own_addresses):
         return True
-    answered = " ".join((message.header("in-reply-to") or "", message.header("references") or ""))
+    # Exchange names the message an inbox rule answered in X-MS-Exchange-Parent-Message-Id.
+    answered = " ".join(message.header(name) or "" for name in
+                        ("in-reply-to", "references", "x-ms-exchange-parent-message-id"))
     replies_to_notice = any(is_own_notice_id(mid, own_addresses)
                             for mid in _ANGLE_BRACKETED.findall(answered))
     return replies_to_notice and message.complete and not message.attachments
@@ -84,13 +99,37 @@ def _is_bounce(message: ParsedMessage, local_part: str) -> bool:
             or any(part in _REPORT_TYPES for part in message.parts))
 
 
+def _is_recall(message: ParsedMessage) -> bool:
+    """An Outlook "Recall:" request: it asks to withdraw an earlier message, and is no
+    application (the earlier message stands; the recruiters see the request registered).
+    """
+    if message.header(_RECALL_HEADER) is not None:
+        return True
+    if _RECALL_TRAFFIC.search(message.header("x-ms-traffictypediagnostic") or ""):
+        return True
+    return any(attachment.data.startswith(_TNEF_SIGNATURE)
+               and _RECALL_CLASS in attachment.data[:4096] for attachment in message.attachments)
+
+
+def _is_rule_reply(message: ParsedMessage, sender: str) -> bool:
+    """A reply that an Exchange inbox rule of the sender's own mailbox generated.
+
+    Exchange adds ``X-MS-Exchange-Inbox-Rules-Loop: <mailbox>`` to every message a rule of
+    that mailbox sends, replies and forwards alike. It names the sender's own address only
+    when the sender's rule made the message; a rule of some other mailbox (say, the
+    recruiters' own redirect into this one) names that mailbox and proves nothing.
+    """
+    loop = (message.header("x-ms-exchange-inbox-rules-loop") or "").lower()
+    return bool(sender) and sender in {address.strip(" <>") for address in loop.split(",")}
+
+
 def _is_mailing_list(message: ParsedMessage, local_part: str) -> bool:
     precedence = (message.header("precedence") or "").strip().lower()
     return (precedence == "list" or any(name.startswith("list-") for name in message.headers)
             or bool(_LIST_SENDERS.match(local_part)))
 
 
-def _is_auto_submitted(message: ParsedMessage, local_part: str) -> bool:
+def _is_auto_submitted(message: ParsedMessage, sender: str, local_part: str) -> bool:
     auto_submitted = (message.header("auto-submitted") or "no").strip().lower()
     precedence = (message.header("precedence") or "").strip().lower()
     suppress = {token.strip().lower()
@@ -99,4 +138,5 @@ def _is_auto_submitted(message: ParsedMessage, local_part: str) -> bool:
             or precedence in ("bulk", "junk", "auto_reply")
             or bool(suppress & {"all", "oof", "autoreply"})
             or any(name in message.headers for name in _ROBOT_HEADERS)
+            or _is_rule_reply(message, sender)
             or bool(_ROBOT_SENDERS.match(local_part)))

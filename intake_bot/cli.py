@@ -24,7 +24,7 @@ from intake_bot import __version__
 from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config, ConfigError, default_config_path, load_config
 from intake_bot.mailbox import MailboxError
-from intake_bot.output import Rows, decoded, render_rows, write_rows
+from intake_bot.output import LIST_COLUMNS, Rows, decoded, render_rows, write_rows
 from intake_bot.recruiters.errors import RecruiterError, RequestError
 from intake_bot.recruiters.review import DEFAULT_HOST, DEFAULT_PORT
 from intake_bot.recruiters.stats import plural
@@ -286,6 +286,9 @@ def register() -> None:
 @click.option("--since", help="Received at or after this date or date-time (without an offset: "
                               "the vacancy's local time, else [digest] timezone).")
 @click.option("--until", help="Received before this date or date-time (same rules as --since).")
+@click.option("--unreached", is_flag=True,
+              help="Only submissions whose notice never reached the candidate (bounced or "
+                   "failed), with the notice's status and error.")
 @click.option("--sort", type=click.Choice(["id", "received_at", "reference", "status",
                                            "vacancy_id", "sender"]), default="id",
               show_default=True, help="Order of the rows.")
@@ -295,12 +298,12 @@ def register() -> None:
 @pass_context
 @one_line_errors
 def register_list(context: Context, vacancy: str | None, status: str | None, reason: str | None,
-                  flag: str | None, since: str | None, until: str | None, sort: str,
-                  fmt: str) -> None:
+                  flag: str | None, since: str | None, until: str | None, unreached: bool,
+                  sort: str, fmt: str) -> None:
     """List submissions, oldest first.
 
-    Filtered by vacancy, status, reason, flag or dates; rows are written as they are read,
-    so a register of any size lists in constant memory.
+    Filtered by vacancy, status, reason, flag, dates or candidates never reached; rows are
+    written as they are read, so a register of any size lists in constant memory.
     """
     from intake_bot.recruiters.filters import select
 
@@ -310,10 +313,12 @@ def register_list(context: Context, vacancy: str | None, status: str | None, rea
 
         def open_rows() -> Rows:
             cursor = store.submissions_cursor(chosen.vacancy, chosen.status, chosen.reason,
-                                              chosen.flag, chosen.since, chosen.until, sort)
+                                              chosen.flag, chosen.since, chosen.until, sort,
+                                              unreached)
             return [column[0] for column in cursor.description], cursor
 
-        write_rows(open_rows, fmt, sys.stdout)
+        columns = LIST_COLUMNS + (("notice_status", "notice_error") if unreached else ())
+        write_rows(open_rows, fmt, sys.stdout, columns)
 
 
 @register.command("show")

@@ -8,6 +8,7 @@ makes a typo fail in ``check-config`` rather than in a candidate's inbox.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import functools
 import re
 import traceback
@@ -227,10 +228,12 @@ class Notices:
 
     def _message(self, facts: NoticeFacts, subject: str, body: str,
                  html: str | None, now: dt.datetime) -> EmailMessage:
-        message = EmailMessage()
-        message["From"] = self.config.from_address
         local, _, domain = facts.recipient.rpartition("@")
-        message["To"] = Address(addr_spec=facts.recipient) if local else facts.recipient
+        # An address that is not ASCII (RFC 6531) can only be written as UTF-8 (RFC 6532),
+        # in a notice that only a server offering SMTPUTF8 will take (the transport asks).
+        message = EmailMessage(policy=_ASCII if facts.recipient.isascii() else _UTF8)
+        message["From"] = self.config.from_address
+        message["To"] = Address(username=local, domain=domain) if local else facts.recipient
         message["Subject"] = subject
         _set_plain(message, "Date", format_datetime(now.astimezone(dt.UTC)))
         _set_plain(message, "Message-ID", make_msgid(
@@ -246,6 +249,10 @@ class Notices:
         # After set_content, which clears the Content-* headers.
         _set_plain(message, "Content-Language", ", ".join(facts.languages))
         return message
+
+
+_ASCII = email.policy.default
+_UTF8 = email.policy.default.clone(utf8=True)
 
 
 def _set_plain(message: EmailMessage, name: str, value: str) -> None:

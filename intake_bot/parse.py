@@ -14,6 +14,14 @@ within caps (:data:`MAX_PARTS`, :data:`MAX_HEADER_FIELDS`, :data:`MAX_HEADER_CHA
 :data:`MAX_LINES`), counted as it builds: past one, it stops, and the message is read for
 a bounded header section only and reported ``too_many_parts``. No application comes near
 them.
+
+Mail as candidates' clients send it: header bytes that are neither ASCII nor encoded words
+(an old client's raw windows-1252 subject) read as UTF-8 when they are valid UTF-8, else as
+windows-1252, and so does a text part whose declared charset is unknown or wrong; contact
+cards (a Thunderbird vCard) and signatures are not attachments; an opaque S/MIME signed
+part is unwrapped and its content walked like any other part; an encrypted message is
+marked so (see :mod:`intake_bot.smime`); a delivery-status report is read for the message
+it returns (see :mod:`intake_bot.bounces`).
 """
 
 from __future__ import annotations
@@ -29,11 +37,18 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from typing import Any
 
+from intake_bot import bounces, smime
+from intake_bot.bounces import DeliveryFailure
+from intake_bot.documents.sniff import sniff
+
 #: Parts that sign a message rather than carry a document.
 SIGNATURE_TYPES = frozenset({
     "application/pkcs7-signature", "application/x-pkcs7-signature",
     "application/pgp-signature", "application/pgp-keys",
 })
+#: Contact cards: a vCard beside the PDF is the candidate's address book entry, not a document.
+CONTACT_CARD_TYPES = frozenset({"text/vcard", "text/x-vcard", "text/directory",
+                                "application/vcard"})
 #: Deeper MIME nesting than this is not walked: no real mail client nests so deep.
 MAX_DEPTH = 30
 #: Caps on what the standard parser builds for one message (see the module's docstring):
@@ -57,6 +72,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+# Bytes the parser could not decode, kept as lone surrogates (``surrogateescape``).
+_UNDECODED = re.compile("[\udc80-\udcff]+")
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ class ParsedMessage:
     complete: bool = True
     parts: tuple[str, ...] = field(default=())  # content types of every part, for classify
     too_many_parts: bool = False  # over a cap of the parser: read for its headers only
+    encrypted: bool = False  # S/MIME enveloped data or PGP/MIME: the content cannot be read
+    delivery_failures: tuple[DeliveryFailure, ...] = ()  # what a delivery-status report says
 
     def header(self, name: str) -> str | None:
         """The first value of a header, or None."""
@@ -94,10 +113,50 @@ class ParsedMessage:
 
 
 def clean_text(value: str, limit: int | None = None) -> str:
-    """One line of printable text: control characters (CR, LF, NUL...) become spaces."""
-    value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    value = " ".join(_CONTROL.sub(" ", value).split())
+    """One line of printable text: control characters (CR, LF, NUL...) become spaces.
+
+    Undecoded 8-bit bytes in ``value`` are read as :func:`read_eight_bit` says.
+    """
+    value = " ".join(_CONTROL.sub(" ", read_eight_bit(value)).split())
     return value[:limit] if limit else value
+
+
+def read_eight_bit(value: str) -> str:
+    """``value`` with the bytes the parser could not decode read as UTF-8, else windows-1252.
+
+    The parser keeps header bytes that are neither ASCII nor inside an encoded word (and the
+    bytes of an encoded word in a charset no codec knows) as lone surrogates. Clients that
+    send raw 8-bit headers write UTF-8 (RFC 6532) or, the old ones, the sender's Windows
+    code page: UTF-8 is tried first because windows-1252 would read any byte sequence,
+    and a real UTF-8 sequence almost never reads as plausible windows-1252 text anyway.
+    The whole value is judged at once: one client wrote all of it.
+    """
+    if not _UNDECODED.search(value):
+        return value
+    try:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not ours to read
+        return value.encode("utf-8", "replace").decode("utf-8")
+    except UnicodeDecodeError:
+        return _UNDECODED.sub(lambda run: run.group(0).encode("utf-8", "surrogateescape")
+                              .decode("cp1252", "replace"), value)
+
+
+def decode_text(data: bytes, charset: str | None) -> str:
+    """Bytes of text in their declared charset, else UTF-8 when valid, else windows-1252.
+
+    A declared charset that no codec knows (``x-unknown``), that is not a text encoding
+    (``base64``) or that the bytes contradict (Latin-1 text declared ``us-ascii``) falls
+    back as 8-bit headers do (:func:`read_eight_bit`), so the text is read, never lost.
+    """
+    for candidate in (charset, "utf-8"):
+        if not candidate:
+            continue
+        try:
+            return data.decode(candidate)
+        except (LookupError, ValueError):  # UnicodeDecodeError is a ValueError
+            continue
+    return data.decode("cp1252", "replace")
 
 
 def safe_display_name(name: str | None) -> str | None:
@@ -148,11 +207,15 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
     attachments: list[Attachment] = []
     body = ""
     parts: list[str] = []
+    encrypted = False
+    failures: tuple[DeliveryFailure, ...] = ()
     if encoded is not None:
         leaves = list(_leaves(message, defects, encoded))
         parts = [leaf.content_type for leaf in leaves]
         body = _body_text(leaves)
         attachments = _attachments(leaves, _referenced_cids(leaves), defects)
+        encrypted = any(leaf.encrypted for leaf in leaves)
+        failures = _delivery_failures(message, defects)
     defects += [type(defect).__name__ for defect in message.defects]
     message_id = headers.get("message-id", [None])[0]
     return ParsedMessage(
@@ -169,17 +232,20 @@ def parse_message(raw: bytes, *, complete: bool = True) -> ParsedMessage:
         complete=complete,
         parts=tuple(parts),
         too_many_parts=too_many_parts,
+        encrypted=encrypted,
+        delivery_failures=failures,
     )
 
 
-def _parse_bytes(data: bytes) -> Message:
+def _parse_bytes(data: bytes, policy: email.policy.Policy | None = None) -> Message:
     """The standard parser on ``data``, fed a slice at a time, within fresh caps.
 
     ``email.message_from_bytes`` would first copy the message into a str, then into a
     ``StringIO`` of four bytes a character; and fed in slices the parser stops at a cap
-    having read no further than the part or header that crossed it.
+    having read no further than the part or header that crossed it. ``policy`` (with its
+    caps) is for content found inside the message, which counts against the message's caps.
     """
-    parser = BytesFeedParser(policy=_bounded(_PARSE_ONCE))
+    parser = BytesFeedParser(policy=policy or _bounded(_PARSE_ONCE))
     for start in range(0, len(data), _FEED_BYTES):
         parser.feed(data[start : start + _FEED_BYTES])
     return parser.close()
@@ -231,7 +297,13 @@ def _all_values(message: Message, name: str) -> list[object]:
 
 def _header_text(value: object) -> str:
     try:
-        return str(value)
+        text = str(value)
+        if "\ufffd" in text:
+            # The policy shows bytes it could not decode (raw 8-bit, or an encoded word in
+            # an unknown charset) as U+FFFD; its parse tree still holds them, for
+            # read_eight_bit (in clean_text) to read.
+            text = str(getattr(value, "_parse_tree", text))
+        return text
     except Exception:
         return ""
 
@@ -385,6 +457,7 @@ class _Leaf:
     content_type: str
     filename: str | None  # sanitised for display
     body_text: bool  # the message's own text, not an attachment
+    encrypted: bool = False  # content encrypted for its recipient: nobody else can read it
 
 
 def _leaf(part: Message, related: bool) -> _Leaf:
@@ -396,7 +469,44 @@ def _leaf(part: Message, related: bool) -> _Leaf:
         disposition = None
     body_text = (content_type in ("text/plain", "text/html")
                  and disposition != "attachment" and filename is None)
-    return _Leaf(part, related, content_type, filename, body_text)
+    return _Leaf(part, related, content_type, filename, body_text, _is_encrypted(part, content_type))
+
+
+def _is_encrypted(part: Message, content_type: str) -> bool:
+    """S/MIME enveloped data, or an OpenPGP message (PGP/MIME or an ``.asc`` attachment)."""
+    if content_type in smime.PKCS7_MIME_TYPES:
+        return _smime_kind(part) == "encrypted"
+    if content_type == "application/pgp-encrypted":
+        return True
+    return (content_type in ("application/octet-stream", "text/plain")
+            and _decoded(part).lstrip()[:27] == b"-----BEGIN PGP MESSAGE-----")
+
+
+def _smime_kind(part: Message) -> smime.SmimeKind:
+    try:
+        declared = part.get_param("smime-type")
+    except Exception:
+        declared = None
+    return smime.smime_kind(declared if isinstance(declared, str) else None, _decoded(part))
+
+
+def _signed_content(part: Message, content_type: str, defects: list[str]) -> Message | None:
+    """The MIME entity inside an opaque S/MIME signed part, parsed; None for any other part.
+
+    Parsed with the part's own policy, so that its parts and headers count against the
+    message's caps, and walked like any other child. Content over a cap is not walked.
+    """
+    if content_type not in smime.PKCS7_MIME_TYPES or _smime_kind(part) != "signed":
+        return None
+    content = smime.signed_content(_decoded(part))
+    if content is None:
+        defects.append("UnreadableSignedData")
+        return None
+    try:
+        return _parse_bytes(content, part.policy)
+    except _OverCap:
+        defects.append("TooManyParts")
+        return None
 
 
 def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iterator[_Leaf]:
@@ -417,6 +527,10 @@ def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iter
                          if isinstance(child, Message))
         else:
             encoded.restore(part)
+            content = _signed_content(part, _content_type(part), defects)
+            if content is not None:  # opaque S/MIME: judged on the content it signs
+                stack.append((content, depth + 1, related))
+                continue
             yield _leaf(part, related)
 
 
@@ -435,17 +549,31 @@ def _filename(part: Message) -> str | None:
         name = part.get_filename()
     except Exception:
         name = None
+    if name and "\ufffd" in name:  # bytes the policy could not decode: read them as sent
+        name = (_parameter_as_sent(part, "content-disposition", "filename")
+                or _parameter_as_sent(part, "content-type", "name") or name)
     return safe_display_name(name)
 
 
-def _text_of(part: Message) -> str:
-    data = _decoded(part)
-    charset = "utf-8"
+def _parameter_as_sent(part: Message, header: str, parameter: str) -> str | None:
+    """A parameter with its undecoded bytes kept (for :func:`read_eight_bit`), or None.
+
+    The policy's header object replaces them with U+FFFD; its parse tree keeps them.
+    """
     try:
-        charset = part.get_content_charset() or "utf-8"
-        return data.decode(charset, "replace")
-    except (LookupError, ValueError):
-        return data.decode("utf-8", "replace")
+        tree = getattr(part.get(header), "_parse_tree", None)
+        return next((str(value) for name, value in getattr(tree, "params", ())
+                     if str(name).lower() == parameter), None)
+    except Exception:
+        return None
+
+
+def _text_of(part: Message) -> str:
+    try:
+        charset = part.get_content_charset()
+    except Exception:  # a Content-Type the policy cannot read: no declared charset
+        charset = None
+    return decode_text(_decoded(part), charset)
 
 
 def _body_text(leaves: list[_Leaf]) -> str:
@@ -478,10 +606,12 @@ def _content_id(part: Message) -> str | None:
 def _attachments(leaves: list[_Leaf], cids: set[str], defects: list[str]) -> list[Attachment]:
     found = []
     for leaf in leaves:
-        if leaf.body_text or leaf.content_type in SIGNATURE_TYPES:
+        if leaf.body_text or leaf.content_type in SIGNATURE_TYPES or leaf.encrypted:
             continue
+        if leaf.content_type in smime.PKCS7_MIME_TYPES and _smime_kind(leaf.part) == "other":
+            continue  # certificates only, or compressed data: no document of the candidate's
         data = _decoded(leaf.part)
-        if _is_shown_inline(leaf, data, cids):
+        if _is_shown_inline(leaf, data, cids) or _is_contact_card(leaf, data):
             continue
         if not data and not leaf.filename:
             defects.append("EmptyPart")
@@ -506,3 +636,25 @@ def _is_shown_inline(leaf: _Leaf, data: bytes, cids: set[str]) -> bool:
 def _looks_like_image(data: bytes) -> bool:
     return data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8")) or (
         data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
+def _is_contact_card(leaf: _Leaf, data: bytes) -> bool:
+    """A vCard (Thunderbird and Outlook attach the sender's own) is not an attachment.
+
+    Recognised by its type, its ``.vcf`` name or its ``BEGIN:VCARD`` content; a document
+    that merely carries such a name or type is still a document.
+    """
+    if sniff(data) != "other":
+        return False
+    name = (leaf.filename or "").lower()
+    return (leaf.content_type in CONTACT_CARD_TYPES or name.endswith((".vcf", ".vcard"))
+            or data.lstrip(b"\xef\xbb\xbf \t\r\n")[:11].upper() == b"BEGIN:VCARD")
+
+
+def _delivery_failures(message: Message, defects: list[str]) -> tuple[DeliveryFailure, ...]:
+    """What a delivery-status report says about the message it returns (see :mod:`bounces`)."""
+    try:
+        return bounces.read_report(message)
+    except Exception:  # noqa: BLE001 - a broken report is still a bounce, just not tied to a notice
+        defects.append("UnreadableDeliveryReport")
+        return ()

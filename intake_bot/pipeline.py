@@ -42,7 +42,7 @@ from typing import Any, Literal, NamedTuple
 from intake_bot.archive import Archive
 from intake_bot.clock import Clock, TimeBudget, now_utc, utc_text
 from intake_bot.config import Config, ConfigError
-from intake_bot.decide import Decision, Inspector, decide
+from intake_bot.decide import Decision, Inspector, decide, unpacked
 from intake_bot.documents import inspect_document
 from intake_bot.identity import dedup_key
 from intake_bot.json_columns import json_list
@@ -235,10 +235,11 @@ class Intake:
         except Exception as error:  # noqa: BLE001 - the parser must never stop the cycle
             return Prepared(raw_path, raw_sha, received_at, None, None, [], error)
         try:
+            attachments = unpacked(parsed.attachments)
             verdicts = (None if self.scanner is None else
-                        self.scanner.scan([attachment.data for attachment in parsed.attachments]))
+                        self.scanner.scan([attachment.data for attachment in attachments]))
             decision = decide(parsed, received_at, self.config, self.inspect, verdicts,
-                              budget=budget, server_received_at=server_received_at)
+                              attachments, budget=budget, server_received_at=server_received_at)
         except ClamdUnavailable as unscanned:
             return Prepared(raw_path, raw_sha, received_at, parsed, None, [], None, unscanned)
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
@@ -301,6 +302,8 @@ class Intake:
         log.info("%s %s %s reasons=%s flags=%s%s", row["message_id"] or "(no Message-ID)",
                  row["reference"] or "-", row["status"], row["reasons"], row["flags"],
                  _not_answered(row, decision))
+        for failure in decision.bounced:
+            log.warning("notice %s bounced: %s", failure.message_id, failure.diagnostic)
         return row, True
 
     def _record(self, entry: NewSubmission, render: NoticeRenderer | None,
@@ -359,6 +362,7 @@ class Intake:
             mailbox_key=item.key, language=decision.languages[0] if decision.notice else None,
             keep_first=bool(vacancy and vacancy.resubmission == "first"),
             notice_kind=decision.notice, notice_skipped=decision.notice_skipped,
+            bounced=decision.bounced,
         )
 
     def _facts(self, prepared: Prepared, parsed: ParsedMessage,

@@ -21,14 +21,25 @@ from sqlite_utils.migrations import Migrations
 
 from intake_bot.addresses import fold_address, fold_domain
 from intake_bot.archive import FILE_MODE, make_private_dirs
+from intake_bot.bounces import DeliveryFailure
 from intake_bot.clock import utc_text
 from intake_bot.json_columns import json_text
 
 STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "superseded")
 REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
+#: A notice's life: queued, claimed for sending, accepted by the server, refused for good
+#: (or given up on), and returned undeliverable by a bounce that came back afterwards.
+REPLY_STATUSES = ("pending", "sending", "sent", "failed", "bounced")
+#: The notice statuses that mean the candidate was never reached.
+UNREACHED = ("failed", "bounced")
 
 migrations = Migrations("intake-bot")
 HOUR = dt.timedelta(hours=1)
+
+# A column of a submission's latest notice, as a correlated subquery (the replies_submission
+# index serves it).
+_LATEST_NOTICE = ("(SELECT {} FROM replies WHERE replies.submission_id = submissions.id "
+                  "ORDER BY replies.id DESC LIMIT 1)")
 
 
 @migrations()
@@ -191,6 +202,17 @@ def m007_indexes_for_recruiters(db: Database) -> None:
                "received_at, purged_at, reasons, flags, reference)")
 
 
+@migrations()
+def m008_bounced_notices(db: Database) -> None:
+    """Which bounce returned a notice: ``replies.bounced_by``, the bounce's submission id.
+
+    A notice the candidate's server returned undeliverable is ``bounced``, the bounce's
+    diagnostic in ``last_error``; the bounce itself stays registered as ``ignored``.
+    """
+    db.execute("ALTER TABLE replies ADD COLUMN bounced_by INTEGER")
+    db.execute("CREATE INDEX replies_message_id ON replies (message_id)")
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document as written to disk, for the register.
@@ -237,6 +259,7 @@ class NewSubmission:
     keep_first: bool = False  # the vacancy keeps the first accepted submission, not the latest
     notice_kind: str | None = None
     notice_skipped: str | None = None  # why the notice owed is not sent, e.g. "unauthenticated"
+    bounced: Sequence[DeliveryFailure] = ()  # a bounce: the notices it returns undeliverable
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -323,32 +346,41 @@ class Register:
     def replies_for(self, submission_id: int) -> list[dict[str, Any]]:
         return list(self.db.query(
             "SELECT id, kind, recipient, message_id, status, attempts, last_error, sent_at, "
-            "created_at, subject FROM replies WHERE submission_id = ? ORDER BY id",
+            "created_at, subject, bounced_by FROM replies WHERE submission_id = ? ORDER BY id",
             [submission_id]))
 
     def submissions(self, vacancy: str | None = None, status: str | None = None,
                     reason: str | None = None, flag: str | None = None,
                     since: dt.datetime | None = None, until: dt.datetime | None = None,
-                    order: str = "id") -> Iterator[dict[str, Any]]:
+                    order: str = "id", unreached: bool = False) -> Iterator[dict[str, Any]]:
         """Submissions matching every given filter, in the given order, one at a time.
 
         Rows come off the cursor as they are used, so a selection of any size takes
         constant memory: use them while the register is open.
         """
-        cursor = self.submissions_cursor(vacancy, status, reason, flag, since, until, order)
+        cursor = self.submissions_cursor(vacancy, status, reason, flag, since, until, order,
+                                         unreached)
         columns = [column[0] for column in cursor.description]
         return (dict(zip(columns, row, strict=True)) for row in cursor)
 
     def submissions_cursor(self, vacancy: str | None = None, status: str | None = None,
                            reason: str | None = None, flag: str | None = None,
                            since: dt.datetime | None = None, until: dt.datetime | None = None,
-                           order: str = "id") -> sqlite3.Cursor:
+                           order: str = "id", unreached: bool = False) -> sqlite3.Cursor:
         """The rows of :meth:`submissions` as plain tuples (names in ``description``).
 
         ``since`` and ``until`` are instants (aware datetimes): received at or after
-        ``since``, and before ``until``. ``order`` is a column name.
+        ``since``, and before ``until``. ``order`` is a column name. ``unreached`` keeps
+        only the submissions whose latest notice never reached the candidate
+        (:data:`UNREACHED`), each row then with that notice's ``notice_status`` and
+        ``notice_error`` (two lookups a row, so only when asked for).
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
+        if unreached:
+            where.append(f"{_LATEST_NOTICE.format('status')} IN "
+                         f"({', '.join('?' for _ in UNREACHED)})")
+            params.extend(UNREACHED)
         for column, value in (("vacancy_id", vacancy), ("status", status)):
             if value:
                 where.append(f"{column} = ?")
@@ -362,7 +394,9 @@ class Register:
             if moment is not None:
                 where.append(condition)
                 params.append(utc_text(moment))
-        sql = "SELECT * FROM submissions"
+        sql = (f"SELECT *, {_LATEST_NOTICE.format('status')} AS notice_status, "
+               f"{_LATEST_NOTICE.format('last_error')} AS notice_error FROM submissions"
+               if unreached else "SELECT * FROM submissions")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += f" ORDER BY {order}" + (", id" if order != "id" else "")  # ties: oldest first
@@ -427,6 +461,7 @@ class Register:
             if kept:
                 self.db.execute("UPDATE submissions SET superseded_by = ? WHERE id = ?",
                                 [kept["id"], submission_id])
+            self._mark_bounced(entry.bounced, submission_id)
             if render is not None and entry.notice_kind and not entry.notice_skipped:
                 notice = render(Filing(reference, kept["reference"] if kept else None, replaced))
                 key = fold_address(notice.recipient)
@@ -445,6 +480,14 @@ class Register:
         result = self.submission(submission_id)
         assert result is not None
         return result
+
+    def _mark_bounced(self, failures: Sequence[DeliveryFailure], bounce_id: int) -> None:
+        """Mark the notices a bounce returned as ``bounced``, with the bounce's diagnostic."""
+        for failure in failures:
+            self.db.execute(
+                "UPDATE replies SET status = 'bounced', last_error = ?, bounced_by = ?, "
+                "next_attempt_at = NULL WHERE message_id = ?",
+                [failure.diagnostic, bounce_id, failure.message_id])
 
     def _insert(self, table: str, row: dict[str, Any]) -> int:
         """Insert one row of our own making; returns its id.

@@ -135,17 +135,22 @@ def project(make_project: Callable[..., Project]) -> Project:
     return make_project()
 
 
+def serve_project(project: Project, dovecot, sink, monkeypatch) -> Project:
+    """Point a project's mailbox at ``dovecot`` and its notices at ``sink``."""
+    text = project.config_path.read_text(encoding="utf-8")
+    text = text.replace('url = "maildir:../var/mailbox"',
+                        f'url = "{dovecot.url()}"\npassword_env = "TEST_IMAP_PASSWORD"')
+    text = text.replace('url = "outbox:../var/outbox"', f'url = "{sink.url()}"')
+    project.config_path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", dovecot.password)
+    return project
+
+
 @pytest.fixture
 def served(make_project, fresh_dovecot, smtp_sink, monkeypatch):
     """A deployment whose mailbox is Dovecot and whose notices go to the sink."""
-    project = make_project()
-    text = project.config_path.read_text(encoding="utf-8")
-    text = text.replace('url = "maildir:../var/mailbox"',
-                        f'url = "{fresh_dovecot.url()}"\npassword_env = "TEST_IMAP_PASSWORD"')
-    text = text.replace('url = "outbox:../var/outbox"', f'url = "{smtp_sink.url()}"')
-    project.config_path.write_text(text, encoding="utf-8")
-    monkeypatch.setenv("TEST_IMAP_PASSWORD", fresh_dovecot.password)
-    return project, fresh_dovecot, smtp_sink
+    return serve_project(make_project(), fresh_dovecot, smtp_sink, monkeypatch), fresh_dovecot, \
+        smtp_sink
 
 
 def brussels(text: str) -> dt.datetime:

@@ -33,3 +33,12 @@ def need_chromium() -> str:
         missing("chromium is not installed: run .ci/install-browser "
                 "(apt-get install -y --no-install-recommends chromium)")
     return str(path)
+
+
+def need_tool(command: str, package: str) -> str:
+    """The path of a Debian tool the tests run, or skip/fail naming the package to install."""
+    path = shutil.which(command) or shutil.which(command, path="/usr/sbin:/usr/local/sbin")
+    if path is None:
+        missing(f"{command} is not installed: run .ci/install-deps "
+                f"(apt-get install -y --no-install-recommends {package})")
+    return str(path)

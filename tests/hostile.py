@@ -11,10 +11,12 @@ from __future__ import annotations
 import base64
 import functools
 import random
+import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from tests.clients import tnef_attribute
 from tests.mail import blank_pdf
 
 SUBJECT = b"Application NATO-PA-2026-07"
@@ -273,6 +275,54 @@ def with_pdf(name: str, data: bytes) -> bytes:
     return multipart(headers(f"pdf-{name}"), [TEXT, pdf_part(data)])
 
 
+# --- Hostile containers: Outlook's winmail.dat (TNEF) and S/MIME (DER) ----------------------
+
+
+def container_part(content_type: bytes, data: bytes, filename: bytes) -> bytes:
+    """A base64 attachment of ``content_type`` named ``filename`` (headers and body)."""
+    return (b"Content-Type: " + content_type + b"\r\nContent-Transfer-Encoding: base64\r\n"
+            b'Content-Disposition: attachment; filename="' + filename + b'"\r\n\r\n'
+            + base64.encodebytes(data).replace(b"\n", b"\r\n"))
+
+
+def _tnef(*attributes: bytes) -> bytes:
+    return b"\x78\x9f\x3e\x22\x01\x00" + b"".join(attributes)
+
+
+def tnef_bomb() -> bytes:
+    """A 40-byte winmail.dat whose one MAPI property declares 4,294,967,295 values.
+
+    tnefparse trusts the count and builds an object for each value past the stream's end:
+    without the worker's limits, minutes of work and gigabytes of memory.
+    """
+    properties = struct.pack("<IHHI", 1, 0x1002, 0x6001, 0xFFFFFFFF)  # one short, multi-valued
+    stream = _tnef(tnef_attribute(1, 0x9003, 0x0006, properties))
+    return multipart(headers("tnef-bomb"), [TEXT, container_part(
+        b'application/ms-tnef; name="winmail.dat"', stream, b"winmail.dat")])
+
+
+def malformed_tnef() -> bytes:
+    """A winmail.dat whose attachment data comes before any attachment starts (tnefparse
+    fails on it), beside nothing else."""
+    stream = _tnef(tnef_attribute(2, 0x800F, 0x0006, blank_pdf()))
+    return multipart(headers("malformed-tnef"), [TEXT, container_part(
+        b'application/ms-tnef; name="winmail.dat"', stream, b"winmail.dat")])
+
+
+def garbage_der() -> bytes:
+    """An opaque S/MIME signed part whose DER is random bytes after a plausible start."""
+    data = bytes.fromhex("3082ffff06092a864886f70d010702a0") + random.Random(7).randbytes(4000)
+    return multipart(headers("garbage-der"), [TEXT, container_part(
+        b'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"', data, b"smime.p7m")])
+
+
+def nested_der(depth: int = 100_000) -> bytes:
+    """An opaque S/MIME signed part made of ``depth`` nested indefinite-length SEQUENCEs."""
+    data = b"\x30\x80" * depth + b"\x00\x00" * depth
+    return multipart(headers("nested-der"), [TEXT, container_part(
+        b'application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"', data, b"smime.p7m")])
+
+
 MESSAGES: dict[str, Callable[[], bytes]] = {
     "deep-nesting": deep_nesting, "missing-closing-boundary": missing_closing_boundary,
     "invalid-charsets": invalid_charsets, "eight-bit-headers": eight_bit_headers,
@@ -282,4 +332,6 @@ MESSAGES: dict[str, Callable[[], bytes]] = {
     "many-parts": many_parts, "header-flood": header_flood,
     "encoded-word-headers": encoded_word_headers, "long-subject": long_subject,
     "many-lines": many_lines,
+    "tnef-bomb": tnef_bomb, "malformed-tnef": malformed_tnef, "garbage-der": garbage_der,
+    "nested-der": nested_der,
 }

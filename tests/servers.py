@@ -613,6 +613,7 @@ def start_sink(
     ca: TestCA | None = None,
     timeout: float = 300,
     exclude: Iterable[str] = (),
+    smtputf8: bool = False,
 ) -> SmtpSink:
     """Start an aiosmtpd sink on 127.0.0.1 and a free port; stop it with :meth:`SmtpSink.stop`.
 
@@ -622,9 +623,11 @@ def start_sink(
     needs ``ca`` (a :class:`TestCA`). ``timeout`` is the server's idle timeout in seconds.
     A :class:`TokenSinkHandler` turns on its token mechanisms; ``exclude`` names
     mechanisms not to offer (Microsoft 365 offers XOAUTH2 but not OAUTHBEARER).
+    ``smtputf8`` offers SMTPUTF8 (RFC 6531), for internationalised addresses.
     """
     handler = handler or SinkHandler(users)
-    options: dict[str, Any] = {"server_hostname": "localhost", "timeout": timeout}
+    options: dict[str, Any] = {"server_hostname": "localhost", "timeout": timeout,
+                               "enable_SMTPUTF8": smtputf8}
     if isinstance(handler, TokenSinkHandler):
         options.update(auth_require_tls=tls == "starttls",
                        auth_exclude_mechanism=["PLAIN", "LOGIN", *exclude])

@@ -74,7 +74,8 @@ def test_the_service_never_imports_the_format_readers():
     """A PDF or Word library bug can only ever touch the inspection worker, never the service."""
     code = ("import sys, intake_bot.cli, intake_bot.pipeline, intake_bot.service, intake_bot.replay; "
             "print(sorted(m for m in sys.modules if m.startswith(('intake_bot.documents.formats', "
-            "'intake_bot.documents.worker', 'pypdf', 'olefile'))))")
+            "'intake_bot.documents.worker', 'intake_bot.documents.tnef', 'pypdf', 'olefile', "
+            "'tnefparse'))))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]"

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from intake_bot.pipeline import run_cycle
 from intake_bot.recruiters.review import (
     build_metadata,
     canned_queries,
@@ -19,10 +20,11 @@ from intake_bot.recruiters.review import (
     create_datasette,
     is_loopback,
 )
-from tests.conftest import Project, run_cli
+from tests import clients
+from tests.conftest import Project, brussels, run_cli
 from tests.extras import need
 from tests.filled import fill
-from tests.mail import DRP_TITLE
+from tests.mail import DRP_TITLE, application, blank_pdf
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +66,21 @@ def test_late_arrivals(filled):
     assert [row["reference"] for row in run_query(filled, "late_arrivals", vacancy="DRP")] == [
         "DRP-0006"]
     assert run_query(filled, "late_arrivals", vacancy="OLD") == []
+
+
+def test_candidates_never_reached(project):
+    project.deliver(application(attachments=[("cv.pdf", blank_pdf(), "application/pdf")]),
+                    brussels("2026-06-10T10:00:00"))
+    run_cycle(project.config)
+    [notice] = project.notices()
+    project.deliver(clients.postfix_dsn(notice.read_bytes(), "alice@example.net"),
+                    brussels("2026-06-10T10:05:00"))
+    run_cycle(project.config)
+    [row] = run_query(project, "unreached_candidates", vacancy="DRP")
+    assert (row["reference"], row["notice"], row["notice_status"], row["bounced_by"]) == (
+        "DRP-0001", "acknowledgement", "bounced", 2)
+    assert row["last_error"].startswith("550 5.1.1 <alice@example.net>")
+    assert run_query(project, "unreached_candidates", vacancy="SG") == []
 
 
 def test_metadata_describes_every_column_there_is(filled):

@@ -14,7 +14,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from intake_bot.documents.sniff import OLE_MAGIC, DocumentKind, sniff
+from intake_bot.documents.sniff import OLE_MAGIC, TNEF_MAGIC, DocumentKind, sniff
 from intake_bot.documents.supervisor import WorkerError, WorkerProcess
 
 logger = logging.getLogger(__name__)
@@ -116,6 +116,33 @@ def inspect_document(data: bytes, *, want_text: bool,
         error=error,
         active_content=tuple(info["active_content"]),
     )
+
+
+def unpack_container(data: bytes, *, timeout_s: float = 5.0) -> list[tuple[str | None, bytes]] | None:
+    """The files inside an Outlook winmail.dat, unpacked in the worker; None for other bytes.
+
+    Each file comes as (its name as sent, or None; its bytes), in the stream's order; a
+    winmail.dat that holds only a rich-text body gives an empty list. A stream that is
+    damaged, hostile (see :mod:`~intake_bot.documents.tnef`), or not unpacked within
+    ``timeout_s`` seconds also gives None: it stays one attachment, which is no document.
+    Never raises; thread-safe, like :func:`inspect_document`.
+    """
+    if not data.startswith(TNEF_MAGIC):
+        return None
+    about = f"a winmail.dat ({len(data)} bytes)"
+    with _WORKER.lock:
+        try:
+            _WORKER.submit({"kind": "tnef", "want_text": False}, data)
+            deadline = time.monotonic() + timeout_s
+            reply = _WORKER.receive(deadline, about)
+            if reply["files"] is None:
+                logger.info("%s not unpacked: %s", about, reply["error"])
+                return None
+            return [(entry["name"], _WORKER.receive_bytes(deadline, about))
+                    for entry in reply["files"]]
+        except WorkerError as exc:
+            logger.info("%s not unpacked: %s", about, exc)
+            return None
 
 
 def shutdown_worker() -> None:

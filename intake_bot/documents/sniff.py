@@ -14,6 +14,8 @@ from typing import Literal
 DocumentKind = Literal["pdf", "docx", "doc", "odt", "other"]
 
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+#: The signature of a TNEF stream (Outlook's winmail.dat): 0x223E9F78, little-endian.
+TNEF_MAGIC = b"\x78\x9f\x3e\x22"
 _ZIP_MAGIC = b"PK\x03\x04"
 _PDF_MAGIC = b"%PDF-"
 _PDF_HEADER_WINDOW = 1024
@@ -34,8 +36,12 @@ def sniff(data: bytes) -> DocumentKind:
       ``application/vnd.oasis.opendocument.text``;
     - ``"doc"``: an OLE2 compound file (``D0 CF 11 E0 A1 B1 1A E1``) with a ``WordDocument``
       stream;
-    - ``"other"``: anything else. Never raises.
+    - ``"other"``: anything else, a TNEF stream (Outlook's winmail.dat) included, whatever
+      it holds: its files are unpacked and judged on their own, never the stream itself.
+      Never raises.
     """
+    if data.startswith(TNEF_MAGIC):
+        return "other"
     if data.startswith(OLE_MAGIC):
         if _has_ole_stream(data, "WordDocument"):
             return "doc"

@@ -97,6 +97,20 @@ class WorkerProcess:
 
         Kills the worker and raises :class:`WorkerError` on a timeout or a crash.
         """
+        reply: dict[str, Any] = json.loads(self.receive_bytes(deadline, about))
+        if reply.get("recycle"):
+            process = self._process
+            assert process is not None
+            self._discard()
+            logger.warning("%s pid %d replaced after: %s", self.name, process.pid,
+                           reply.get("error"))
+        return reply
+
+    def receive_bytes(self, deadline: float, about: str) -> bytes:
+        """The next frame as it came (a JSON reply, or bytes a reply announced).
+
+        Kills the worker and raises :class:`WorkerError` on a timeout or a crash.
+        """
         process, conn = self._process, self._conn
         if process is None or conn is None:
             raise WorkerError("worker unavailable")
@@ -105,17 +119,12 @@ class WorkerProcess:
             logger.warning("%s: %s timed out; worker pid %d killed", self.name, about, process.pid)
             raise WorkerError("timed out")
         try:
-            reply: dict[str, Any] = json.loads(conn.recv_bytes())
+            return conn.recv_bytes()
         except (EOFError, OSError):
             self._discard()
             logger.warning("%s pid %d died on %s, exit status %s", self.name, process.pid,
                            about, process.returncode)
             raise WorkerError("worker crashed") from None
-        if reply.get("recycle"):
-            self._discard()
-            logger.warning("%s pid %d replaced after: %s", self.name, process.pid,
-                           reply.get("error"))
-        return reply
 
     def shutdown(self) -> None:
         """Stop the worker, if one runs; the next request starts a new one."""

@@ -17,7 +17,15 @@ from intake_bot.clock import utc_text
 from intake_bot.config import Config
 from intake_bot.json_columns import json_list
 from intake_bot.localtime import format_moment, parse_utc
-from intake_bot.recruiters.stats import NO_VACANCY, VacancyStats, counts_text, plural, register_stats
+from intake_bot.recruiters.stats import (
+    NO_VACANCY,
+    VacancyStats,
+    counts_text,
+    plural,
+    references_text,
+    register_stats,
+    unreached_text,
+)
 from intake_bot.register import Register
 from intake_bot.transport import Transport
 
@@ -118,8 +126,7 @@ def _scanned_lines(register: Register, vacancy_id: str, after_id: int) -> list[s
 
 def _listed(items: list[str]) -> str:
     """The first :data:`MAX_LISTED` items, and how many more."""
-    more = len(items) - MAX_LISTED
-    return ", ".join(items[:MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return references_text(items, MAX_LISTED)
 
 
 def _vacancy_lines(total: VacancyStats, fresh: VacancyStats | None,
@@ -138,6 +145,8 @@ def _vacancy_lines(total: VacancyStats, fresh: VacancyStats | None,
     if total.to_review:
         lines.append(f"  to review   {len(total.to_review)} accepted with flags: "
                      f"{_listed(total.to_review)}")
+    if total.unreached:
+        lines.append(f"  unreached   {unreached_text(total.unreached, MAX_LISTED)}")
     return lines + [""]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 from intake_bot.clock import utc_text
 from intake_bot.config import Config, Vacancy
 from intake_bot.localtime import format_moment, parse_utc, time_left, utc_offsets
-from intake_bot.register import Register
+from intake_bot.register import UNREACHED, Register
 
 #: The title of the group of messages that matched no vacancy (unmatched, ignored, quarantined).
 NO_VACANCY = "(no vacancy: unmatched, ignored or quarantined)"
@@ -37,6 +38,8 @@ class VacancyStats:
     arrivals: dict[dt.date, Counter[str]] = field(default_factory=dict)
     candidates: int = 0  # sender addresses, case-insensitive
     to_review: list[str] = field(default_factory=list)  # references: accepted with flags
+    notices: Counter[str] = field(default_factory=Counter)  # latest notice's status
+    unreached: list[str] = field(default_factory=list)  # references: notice bounced or failed
     purged: int = 0
 
     @property
@@ -64,6 +67,8 @@ class VacancyStats:
             "reasons": dict(sorted(self.reasons.items())),
             "flags": dict(sorted(self.flags.items())),
             "to_review": self.to_review,
+            "notices": dict(sorted(self.notices.items())),
+            "unreached": self.unreached,
             "purged": self.purged,
             "arrivals": [{"day": day.isoformat(), "total": sum(counts.values()),
                           "statuses": dict(sorted(counts.items()))}
@@ -116,9 +121,28 @@ def register_stats(config: Config, register: Register, now: dt.datetime,
             "SELECT vacancy_id, reference FROM submissions WHERE status = 'accepted' AND "
             f"flags != '[]' AND {where} ORDER BY vacancy_id, received_at, id", params):
         group(key).to_review.append(reference)
+    _count_notices(register, where, params, group)
     if vacancy_id is not None:
         return [groups[vacancy_id]] if vacancy_id in groups else []
     return [stats for key, stats in groups.items() if key is not None or stats.total]
+
+
+def _count_notices(register: Register, where: str, params: list[Any],
+                   group: Callable[[str | None], VacancyStats]) -> None:
+    """Each submission's latest notice by status, and the submissions never reached."""
+    latest = ("FROM submissions JOIN replies ON replies.submission_id = submissions.id "
+              "WHERE replies.id = (SELECT MAX(id) FROM replies AS later "
+              f"WHERE later.submission_id = submissions.id) AND {where}")
+    for key, status, count in register.db.execute(
+            f"SELECT submissions.vacancy_id, replies.status, COUNT(*) {latest} "
+            "GROUP BY submissions.vacancy_id, replies.status", params):
+        group(key).notices[status] = count
+    for key, reference, submission_id in register.db.execute(
+            f"SELECT submissions.vacancy_id, reference, submissions.id {latest} AND "
+            f"replies.status IN ({', '.join('?' for _ in UNREACHED)}) "
+            "ORDER BY submissions.vacancy_id, received_at, submissions.id",
+            [*params, *UNREACHED]):
+        group(key).unreached.append(reference or f"#{submission_id}")
 
 
 def _count_arrivals(register: Register, where: str, params: list[Any],
@@ -159,15 +183,29 @@ def stats_lines(stats: VacancyStats) -> list[str]:
     lines.append(f"  submissions {stats.total} from "
                  f"{plural(stats.candidates, 'candidate')}{review}{purged}")
     for label, counts in (("statuses", stats.statuses), ("reasons", stats.reasons),
-                          ("flags", stats.flags)):
+                          ("flags", stats.flags), ("notices", stats.notices)):
         if counts:
             lines.append(f"  {label:<11} {counts_text(counts)}")
+    if stats.unreached:
+        lines.append(f"  unreached   {unreached_text(stats.unreached)}")
     width = max([3, *(len(str(sum(counts.values()))) for counts in stats.arrivals.values())])
     for index, (day, counts) in enumerate(sorted(stats.arrivals.items())):
         label = "arrivals" if index == 0 else ""
         lines.append(f"  {label:<11} {day.isoformat()}  {sum(counts.values()):>{width}}  "
                      f"({counts_text(counts)})")
     return lines
+
+
+def unreached_text(references: list[str], listed: int = 20) -> str:
+    """``2 never got their notice (bounced or failed): DRP-0003, DRP-0007``."""
+    return (f"{len(references)} never got their notice (bounced or failed): "
+            f"{references_text(references, listed)}")
+
+
+def references_text(references: list[str], listed: int = 20) -> str:
+    """``DRP-0003, DRP-0007 and 3 more``: the first ``listed`` references, the rest counted."""
+    more = len(references) - listed
+    return ", ".join(references[:listed]) + (f" and {more} more" if more > 0 else "")
 
 
 def plural(count: int, noun: str) -> str:

@@ -19,6 +19,7 @@ from intake_bot.rules import (
     document_size,
     document_type,
     eligibility,
+    encrypted_message,
     file_name,
     inspection_time,
     letter,
@@ -56,6 +57,7 @@ RULES: tuple[Rule, ...] = (
     nationality.RULE,
     references.RULE,
     eligibility.RULE,
+    encrypted_message.RULE,
     virus_scan.RULE,
 )
 

@@ -35,6 +35,7 @@ class Application:
     # When the receiving server said it accepted the message, when later than received_at
     # (the bot's clock when it first saw the message, which then counts instead).
     server_received_at: dt.datetime | None = None
+    encrypted: bool = False  # the message's content is encrypted for its recipient
 
     @cached_property
     def text(self) -> str:

@@ -1,0 +1,145 @@
+"""Read a delivery-status notification: which message could not be delivered, and why.
+
+RFC 3464 reports (``multipart/report; report-type=delivery-status``) are what Postfix,
+Exim, Exchange, Microsoft 365 and Gmail send: a human-readable part, a
+``message/delivery-status`` part with one block of fields per recipient (``Action:
+failed``, ``Status: 5.1.1``, ``Diagnostic-Code: smtp; 550 5.1.1 ...``) and the returned
+message, whole (``message/rfc822``) or its header section only (``text/rfc822-headers``).
+Older or simpler mailers send plain text with a copy of the message's headers in the
+body; :func:`failures_in_text` reads those. Either way the returned message is named by
+its ``Message-ID`` header, the only thing that ties a bounce to a notice the bot sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+from email.parser import HeaderParser
+
+#: The parts of a report this module reads; more are not looked at.
+MAX_REPORT_PARTS = 20
+#: A diagnostic is kept to this many characters (it goes into ``replies.last_error``).
+MAX_DIAGNOSTIC_CHARS = 500
+
+# A Message-ID field at the start of a line: a quoted header section, not a DKIM signature's
+# ``h=...:message-id:...`` list, which mentions the name mid-line.
+_MESSAGE_ID_FIELD = re.compile(r"^message-id:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
+# An SMTP reply with an enhanced status code, as bounces quote it: "550 5.1.1 <x>: unknown".
+_SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b[^\n]*")
+_FIELD_TYPE = re.compile(r"^\s*[a-z0-9-]+\s*;\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """A message that could not be delivered to one recipient, for good."""
+
+    message_id: str  # the returned message's Message-ID, angle brackets included
+    recipient: str | None  # the Final-Recipient, when the report names one
+    diagnostic: str  # "550 5.1.1 <x@example.net>: Recipient address rejected: User unknown"
+
+
+def read_report(message: Message) -> tuple[DeliveryFailure, ...]:
+    """The permanent failures an RFC 3464 report states, each with the returned Message-ID.
+
+    Looks at a ``multipart/report`` at the top of ``message`` or among its direct parts.
+    Only ``Action: failed`` counts: a ``delayed`` report says the message is still being
+    tried. Empty when the report names no returned message (nothing to tie it to).
+    """
+    report = _find_report(message)
+    if report is None:
+        return ()
+    parts = [part for part in _children(report)[:MAX_REPORT_PARTS] if isinstance(part, Message)]
+    message_id = next(filter(None, map(_returned_message_id, parts)), None)
+    status_parts = [part for part in parts if part.get_content_type() == "message/delivery-status"]
+    blocks = [block for part in status_parts for block in _children(part)
+              if isinstance(block, Message)]
+    if message_id is None:
+        # Gmail names the message in the report's own fields as well.
+        message_id = next(filter(None, (_angle_id(block.get("x-original-message-id"))
+                                        for block in blocks[:1])), None)
+    if message_id is None:
+        return ()
+    failures = []
+    for block in blocks[1:MAX_REPORT_PARTS]:
+        action = str(block.get("action", "")).strip().lower()
+        status = str(block.get("status", "")).strip()
+        if action == "failed" or (not action and status.startswith("5")):
+            failures.append(DeliveryFailure(message_id, _recipient(block), _diagnostic(block)))
+    return tuple(failures)
+
+
+def failures_in_text(text: str) -> tuple[DeliveryFailure, ...]:
+    """The failure a plain-text bounce describes, read from the copy of the message it quotes.
+
+    For mailers that send no RFC 3464 report: the returned message's ``Message-ID:`` line
+    is found at the start of a line, and the diagnostic is the first SMTP reply with an
+    enhanced status code (``550 5.1.1 ...``), else a generic phrase.
+    """
+    found = _MESSAGE_ID_FIELD.search(text)
+    if found is None:
+        return ()
+    reply = _SMTP_REPLY.search(text)
+    diagnostic = _one_line(reply.group(0)) if reply else "delivery failed (no SMTP reply quoted)"
+    return (DeliveryFailure(found.group(1), None, diagnostic),)
+
+
+def _find_report(message: Message) -> Message | None:
+    if message.get_content_type() == "multipart/report":
+        return message
+    children = _children(message) if message.get_content_maintype() == "multipart" else []
+    return next((child for child in children[:MAX_REPORT_PARTS] if isinstance(child, Message)
+                 and child.get_content_type() == "multipart/report"), None)
+
+
+def _children(part: Message) -> list[object]:
+    payload = part.get_payload() if part.is_multipart() else None
+    return list(payload) if isinstance(payload, list) else []
+
+
+def _returned_message_id(part: Message) -> str | None:
+    """The Message-ID of the returned message or of its returned header section."""
+    content_type = part.get_content_type()
+    if content_type in ("message/rfc822", "message/global"):
+        inner = _children(part)
+        return _angle_id(inner[0].get("message-id")) if inner and isinstance(inner[0], Message) \
+            else None
+    if content_type in ("text/rfc822-headers", "message/global-headers"):
+        text = _payload_text(part)
+        return _angle_id(HeaderParser().parsestr(text, headersonly=True).get("message-id"))
+    return None
+
+
+def _payload_text(part: Message) -> str:
+    data = part.get_payload(decode=True)
+    if not isinstance(data, bytes):
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def _angle_id(value: object) -> str | None:
+    if value is None:
+        return None
+    found = re.search(r"<[^<>\s]{1,500}>", str(value))
+    return found.group(0) if found else None
+
+
+def _recipient(block: Message) -> str | None:
+    value = block.get("final-recipient") or block.get("original-recipient")
+    return _one_line(_FIELD_TYPE.sub("", str(value))) if value is not None else None
+
+
+def _diagnostic(block: Message) -> str:
+    """``550 5.1.1 <x>: Recipient address rejected``: the code without its ``smtp;`` type."""
+    code = block.get("diagnostic-code")
+    if code is not None:
+        return _one_line(_FIELD_TYPE.sub("", str(code)))
+    status = str(block.get("status", "")).strip() or "5.0.0"
+    return _one_line(f"{status} delivery failed (the report gives no diagnostic code)")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:MAX_DIAGNOSTIC_CHARS]
