@@ -8,6 +8,7 @@ import re
 import socket
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -217,20 +218,38 @@ def test_a_rejection_on_the_card_gives_the_notice_s_words_and_the_fix(filled):
     assert "received 8 hours after, too late" in text
 
 
-def test_a_file_kept_apart_by_the_virus_scan_is_named_never_linked(tmp_path):
-    project = fill(tmp_path / "malware")
+def with_second_document(folder: Path, change: Callable[[dict], None],
+                         flags: str = "[]") -> Project:
+    """A filled register in which ``change`` rewrites submission 3's second ``attachments``
+    entry as the pipeline would have written it, and its ``flags`` are ``flags``."""
+    project = fill(folder)
     db = sqlite3.connect(project.config.register_path)
     with db:
         [(attachments,)] = db.execute("SELECT attachments FROM submissions WHERE id = 3")
         entries = json.loads(attachments)
-        entries[1]["quarantine"] = entries[1].pop("path")
-        entries[1]["malware"] = "Eicar-Test-Signature"
-        db.execute("UPDATE submissions SET attachments = ? WHERE id = 3", [json.dumps(entries)])
+        change(entries[1])
+        db.execute("UPDATE submissions SET attachments = ?, flags = ? WHERE id = 3",
+                   [json.dumps(entries), flags])
     db.close()
+    return project
+
+
+def test_a_file_kept_apart_by_the_virus_scan_is_named_never_linked(tmp_path):
+    project = with_second_document(tmp_path / "malware", lambda entry: entry.update(
+        quarantine=entry.pop("path"), malware="Eicar-Test-Signature"))
     card = get(project, "/register/submissions/3").text.partition("<details>")[0]
     assert "kept apart: the virus scan found Eicar-Test-Signature" in visible_text(card)
     assert "/-/intake/document/3/0" in card and "/-/intake/document/3/1" not in card
     assert get(project, "/-/intake/document/3/1").status_code == 404
+
+
+def test_the_card_says_what_active_content_a_pdf_holds(tmp_path):
+    project = with_second_document(tmp_path / "active", lambda entry: entry.update(
+        active_content=["JavaScript on open", "embedded files"]), flags='["active-content"]')
+    text = visible_text(get(project, "/register/submissions/3").text.partition("<details>")[0])
+    assert "A PDF holds active content: JavaScript on open, embedded files." in text
+    assert "Open it in a viewer that runs no scripts" in text
+    assert "holds JavaScript on open, embedded files" in text  # on the document's line
 
 
 def test_lists_read_in_words_and_local_time(filled):

@@ -10,7 +10,7 @@ archived message and hands them in; this module only words them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,6 +65,14 @@ class Explanation:
     code: str
     problem: str
     fix: str = ""
+
+
+#: Flags for recruiters only, which no notice words: what they say, and what to do.
+RECRUITER_FLAGS = {
+    "active-content": Explanation(
+        "active-content", "A PDF holds active content: {found}.",
+        "Open it in a viewer that runs no scripts, or ask the candidate for a plain copy."),
+}
 
 
 @dataclass(frozen=True)
@@ -186,7 +194,18 @@ def explain_codes(notices: Notices, vacancy_id: str | None, reasons: list[str],
         max_document_pages=max((d.get("pages") or 0 for d in documents), default=None))
     problems, findings = notices.explanations(facts, _language(vacancy), now or received)
     return ([Explanation(p["code"], p["problem"], p["fix"]) for p in problems],
-            [Explanation(f["code"], f["problem"], f["fix"]) for f in findings])
+            [_for_recruiters(Explanation(f["code"], f["problem"], f["fix"]), documents)
+             for f in findings])
+
+
+def _for_recruiters(flag: Explanation, documents: list[dict[str, Any]]) -> Explanation:
+    """A recruiters' flag in their words, with what the documents hold (when known)."""
+    words = RECRUITER_FLAGS.get(flag.code)
+    if words is None:
+        return flag
+    found = ", ".join(dict.fromkeys(item for entry in documents
+                                    for item in entry.get("active_content", ())))
+    return replace(words, problem=words.problem.format(found=found or "see the documents"))
 
 
 def _documents(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -199,6 +218,8 @@ def _documents(row: dict[str, Any]) -> list[dict[str, Any]]:
             details.append(f"{pages} page{'s' if pages != 1 else ''}")
         if entry.get("bytes") is not None:
             details.append(size_text(int(entry["bytes"])))
+        if entry.get("active_content"):
+            details.append("holds " + ", ".join(entry["active_content"]))
         if entry.get("quarantine"):  # never shown: the virus scan found something in it
             details.append("kept apart: the virus scan found "
                            + (entry.get("malware") or "something harmful in this message"))
