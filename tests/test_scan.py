@@ -89,6 +89,23 @@ def test_a_pdf_with_the_test_signature_is_rejected_and_kept_apart(project, runni
     assert summary.reasons == {"malware": 1} and project.folder("Processed")
 
 
+@pytest.mark.parametrize("client", ["outlook winmail.dat", "thunderbird forwarded"])
+def test_a_file_inside_winmail_dat_or_a_forwarded_message_is_scanned_too(project,
+                                                                         running_clamd, client):
+    from tests.clients import outlook_rich_text, thunderbird
+
+    if client == "outlook winmail.dat":
+        raw = outlook_rich_text([("CV.pdf", INFECTED)])
+    else:
+        raw = thunderbird(b"", forwarded=sent_with(("CV.pdf", INFECTED)))
+    project.deliver(raw, ON_TIME)
+    cycle(scanning(project, running_clamd))
+    [row] = rows(project)
+    assert (row["status"], json.loads(row["reasons"])) == ("rejected", ["malware"])
+    assert json.loads(row["malware"]) == [MARKER_SIGNATURE] and row["document_name"] == "CV.pdf"
+    assert not [path for path in files_recruiters_open(project) if INFECTED in path.read_bytes()]
+
+
 def test_the_eicar_file_beside_a_clean_pdf_takes_both_apart(project, running_clamd):
     clean = make_application_pdf()
     project.deliver(sent_with(("Application.pdf", clean), ("notes.pdf", EICAR)), ON_TIME)
