@@ -130,22 +130,24 @@ def _address_is_loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address)
 
 
 def require_encryption_or_loopback(
-    host: str, encrypted: bool, *, peer: str | None = None, secure_scheme: str = "imaps"
+    host: str, encrypted: bool, *, peer: str | None = None, secure_scheme: str = "imaps",
+    credential: str = "a password",
 ) -> None:
-    """Refuse to send a password in clear text to a host outside the loopback range.
+    """Refuse to send a credential in clear text to a host outside the loopback range.
 
     Call it just before logging in. ``encrypted`` says whether the connection is under
     TLS (implicit or after STARTTLS). ``peer`` is the address the socket is actually
     connected to (``sock.getpeername()[0]``); when given, it alone decides, so no name
     is looked up again. Without it, ``host`` is judged by :func:`is_loopback`.
     ``secure_scheme`` is the URL scheme suggested in the message (``imaps`` or
-    ``smtps``). Raises :class:`CleartextRefused` with a one-line reason.
+    ``smtps``); ``credential`` what would cross (``"an OAuth token"``). Raises
+    :class:`CleartextRefused` with a one-line reason.
     """
     if encrypted or is_loopback(peer if peer is not None else host):
         return
     where = host if peer is None or peer == host else f"{host} ({peer})"
     raise CleartextRefused(
-        f"refusing to send a password in clear text to {where}: the server offers no "
+        f"refusing to send {credential} in clear text to {where}: the server offers no "
         f"STARTTLS and the host is outside 127.0.0.0/8 and ::1; use {secure_scheme}:// "
         "or enable STARTTLS on the server"
     )

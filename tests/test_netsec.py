@@ -67,6 +67,12 @@ def test_clear_text_to_a_remote_host_is_refused_with_a_one_line_reason() -> None
     message = str(refused.value)
     assert "\n" not in message
     assert "192.0.2.10" in message and "clear text" in message and "smtps://" in message
+    assert message.startswith("refusing to send a password ")
+
+
+def test_the_refusal_names_the_credential_at_stake() -> None:
+    with pytest.raises(netsec.CleartextRefused, match="^refusing to send an OAuth token in clear"):
+        netsec.require_encryption_or_loopback("192.0.2.10", False, credential="an OAuth token")
 
 
 @pytest.mark.parametrize(

@@ -460,7 +460,8 @@ class ImapMailbox:
                 encrypted = True
                 step = "cannot log in"
             netsec.require_encryption_or_loopback(
-                self.host, encrypted, peer=client.socket().getpeername()[0], secure_scheme="imaps"
+                self.host, encrypted, peer=client.socket().getpeername()[0], secure_scheme="imaps",
+                credential="a password" if self._token_login is None else "an OAuth token",
             )
             how = self._sign_in(client)
         except netsec.CleartextRefused as exc:

@@ -269,7 +269,8 @@ class SmtpTransport:
         if self.user and (self._password or self._token_login):
             assert smtp.sock is not None
             netsec.require_encryption_or_loopback(
-                self.host, encrypted, peer=smtp.sock.getpeername()[0], secure_scheme="smtps"
+                self.host, encrypted, peer=smtp.sock.getpeername()[0], secure_scheme="smtps",
+                credential="a password" if self._token_login is None else "an OAuth token",
             )
             if self._token_login is not None:
                 self.signed_in = self._sign_in_by_token(smtp, self.user, self._token_login)
