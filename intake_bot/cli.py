@@ -245,7 +245,7 @@ def demo(context: Context) -> None:
     context.checked_config()
     maildir = Path(config.mailbox_url[len("maildir:"):])
     delivered = demo_module.deliver(maildir)
-    click.echo(f"delivered {len(delivered)} sample applications into {maildir}")
+    click.echo(f"delivered {len(delivered)} sample applications into {_as_typed(maildir)}")
     for sample in delivered:
         click.echo(f"  {sample.file.name}: {sample.what}")
     summary = run_cycle(config, clock=context.clock)
@@ -257,8 +257,17 @@ def demo(context: Context) -> None:
         click.echo(render_rows(rows, "table"))
         click.echo("")
     click.echo(summary.line())
-    click.echo(f"register: {config.register_path}")
-    click.echo(f"notices:  {config.smtp_url}")
+    click.echo(f"register: {_as_typed(config.register_path)}")
+    click.echo(f"notices:  outbox:{_as_typed(Path(config.smtp_url[len('outbox:'):]))}"
+               if config.smtp_url.startswith("outbox:") else f"notices:  {config.smtp_url}")
+
+
+def _as_typed(path: Path) -> Path:
+    """``path`` relative to the working folder when it lies inside it, as an operator types it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 @cli.command()
