@@ -341,8 +341,9 @@ INTAKE_FILE = Section(tuple(Setting(name, Table(section)) for name, section in (
 ATTACHMENTS = Section((
     Setting("count", Integer(0), None, "exactly this many documents (default 1)"),
     Setting("min_count", Integer(0), None,
-            "at least this many (with `max_count`, instead of `count`)"),
-    Setting("max_count", Integer(0), None, "at most this many"),
+            "at least this many, instead of `count`; alone, with no upper limit"),
+    Setting("max_count", Integer(0), None,
+            "at most this many, instead of `count`; alone, at least one"),
     Setting("types", Texts(DOCUMENT_TYPES, "type"), ("pdf",),
             "accepted types among `pdf`, `docx`, `doc`, `odt`, recognised by content"),
     Setting("max_bytes", Integer(1), 10_000_000, "largest document, in bytes"),
@@ -381,8 +382,9 @@ VACANCY = Section((
             "local time of `timezone`: `\"2026-06-12T23:59\"` covers the whole minute "
             "(`23:59:59` is on time), `\"…T23:59:30\"` the whole second, `\"2026-06-12\"` the "
             "whole day. Required for `email` vacancies; an `e-recruitment` vacancy may have none"),
-    Setting("timezone", Zone(), REQUIRED,
-            "an IANA zone such as `Europe/Brussels`; daylight-saving changes are handled"),
+    Setting("timezone", Zone(), None,
+            "an IANA zone such as `Europe/Brussels`; daylight-saving changes are handled. "
+            "Required with a deadline; a vacancy without one may leave it out (UTC)"),
     Setting("languages", Texts(LANGUAGES, "language"), ("en",),
             "`en` and/or `fr`: every notice carries each, the candidate's language first"),
     Setting("channel", Choice(("email", "e-recruitment")), "email",
@@ -420,7 +422,7 @@ class AttachmentPolicy:
 
     types: tuple[str, ...] = ("pdf",)
     min_count: int = 1
-    max_count: int = 1
+    max_count: int | None = 1  # None: no upper limit
     max_bytes: int = 10_000_000
     max_pages: int | None = None
     max_words: int | None = None
@@ -635,6 +637,10 @@ def _vacancy(file: TomlFile, where: tuple[str | int, ...], values: dict[str, Any
     zone = values["timezone"]
     deadline: dt.datetime | None = None
     closes_at: dt.datetime | None = None
+    if zone is None:
+        if values["deadline"] is not None:
+            raise file.error((*where, "timezone"), "missing (required with a deadline)")
+        zone = ZoneInfo("UTC")  # only the dates a notice shows are in it
     if values["deadline"] is not None:
         deadline, span = values["deadline"]
         closes_at = (deadline.replace(tzinfo=zone) + span).astimezone(dt.UTC)
@@ -676,10 +682,14 @@ def _next_steps(value: str | dict[str, str] | None, languages: tuple[str, ...]) 
 
 def _attachments(file: TomlFile, where: tuple[str | int, ...],
                  values: dict[str, Any]) -> AttachmentPolicy:
-    count = values["count"]
-    min_count = values["min_count"] if values["min_count"] is not None else count if count is not None else 1
-    max_count = values["max_count"] if values["max_count"] is not None else count if count is not None else 1
-    if min_count > max_count:
+    count, min_count, max_count = values["count"], values["min_count"], values["max_count"]
+    if count is not None:
+        min_count = count if min_count is None else min_count
+        max_count = count if max_count is None else max_count
+    elif min_count is None:  # max_count alone, or nothing: at least one document
+        min_count, max_count = 1, 1 if max_count is None else max_count
+    # min_count alone sets no upper limit: max_count stays None.
+    if max_count is not None and min_count > max_count:
         raise file.error((*where, "min_count"), "is larger than max_count")
     return AttachmentPolicy(
         types=values["types"],

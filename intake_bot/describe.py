@@ -56,6 +56,7 @@ def describe_vacancy(vacancy: Vacancy, now: dt.datetime) -> list[str]:
                  f"resubmission: {vacancy.resubmission}")
     policy = vacancy.attachments
     count = (f"{policy.min_count}" if policy.min_count == policy.max_count
+             else f"{policy.min_count} or more" if policy.max_count is None
              else f"{policy.min_count}-{policy.max_count}")
     limits = [f"{count} x {'/'.join(policy.types)}", f"max {policy.max_bytes:,} bytes"]
     if policy.max_pages:

@@ -1,7 +1,8 @@
 """Match a subject line to exactly one vacancy by its title, an alias or its reference.
 
-Matching is blind to case, accents, runs of white space, the kind of dash, punctuation and
-reply/forward prefixes, and the name may stand anywhere in the subject.
+Matching is blind to case, accents, runs of white space, the kind of dash, punctuation,
+invisible characters and reply/forward prefixes, and the name may stand anywhere in the
+subject.
 """
 
 from __future__ import annotations
@@ -28,9 +29,14 @@ class Match:
 
 
 def normalise(text: str) -> str:
-    """Case-, accent-, dash- and punctuation-blind form of a text, words separated by one space."""
+    """Case-, accent-, dash- and punctuation-blind form of a text, words separated by one space.
+
+    Invisible format characters go without a trace: a title copied from a web page may
+    carry soft hyphens or zero-width spaces inside its words.
+    """
     decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = "".join(c for c in decomposed
+                       if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
     return " ".join(re.sub(r"[\W_]+", " ", stripped.casefold()).split())
 
 

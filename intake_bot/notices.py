@@ -180,6 +180,11 @@ class Notices:
             expected = ("one single {t} document" if language == "en" else "un seul document {t}")
         elif policy.min_count == policy.max_count:
             expected = f"{policy.max_count} {{t}} documents"
+        elif policy.max_count is None:
+            expected = (f"at least {policy.min_count} {{t}} document"
+                        f"{'s' if policy.min_count > 1 else ''}" if language == "en" else
+                        f"au moins {policy.min_count} document{'s' if policy.min_count > 1 else ''}"
+                        " {t}")
         else:
             expected = f"{policy.min_count}–{policy.max_count} {{t}} documents"
         eligible = vacancy.eligible

@@ -10,7 +10,7 @@ def check(application: Application) -> list[str]:
         return ["no-attachment"]
     if count < policy.min_count:
         return ["too-few-attachments"]
-    if count > policy.max_count:
+    if policy.max_count is not None and count > policy.max_count:
         return ["multiple-attachments"]
     return []
 
