@@ -17,7 +17,7 @@ from intake_bot.match import UNMATCHED_REASONS
 from intake_bot.pipeline import QUARANTINE_REASON
 from intake_bot.register import STATUSES, Register
 from intake_bot.rules import RULES
-from intake_bot.settings import Table, Tables, reference_rows
+from intake_bot.settings import Table, Tables, reference_rows, toml_literal
 from tests.conftest import REPO, run_cli
 
 DOCS = REPO / "docs"
@@ -66,6 +66,13 @@ def test_every_setting_has_help(file):
     """Every key has help; only the tables that hold them (sections, [[vacancy]]) need none."""
     assert [setting.name for path, setting in file.walk() if not setting.help
             and not (path == () and isinstance(setting.kind, Table | Tables))] == []
+
+
+@pytest.mark.parametrize("file", [INTAKE_FILE, VACANCIES_FILE], ids=["intake.toml", "vacancies.toml"])
+def test_no_help_repeats_the_default_its_row_shows(file):
+    """The docs row appends the default from the table: a second copy in the help would drift."""
+    assert [setting.name for _, setting in file.walk()
+            if toml_literal(setting.default) and "default" in setting.help] == []
 
 
 @pytest.mark.parametrize("row, name", [(row, name) for _, row, name in SETTING_ROWS],
