@@ -43,7 +43,7 @@ from intake_bot.archive import Archive
 from intake_bot.clock import Clock, TimeBudget, now_utc, utc_text
 from intake_bot.config import Config, ConfigError
 from intake_bot.decide import Decision, Inspector, decide, unpacked
-from intake_bot.documents import inspect_document
+from intake_bot.documents import InspectionUnavailable, inspect_document
 from intake_bot.identity import dedup_key
 from intake_bot.json_columns import json_list
 from intake_bot.lock import cycle_lock
@@ -222,8 +222,10 @@ class Intake:
 
         Touches only the archive, which is content-addressed, so any thread may, ahead of
         the message's turn: what it writes is what the message's turn would write first.
-        An archive that cannot be written raises :class:`~intake_bot.archive.ArchiveError`
-        (the message is not at fault: it stays in the inbox); any other failure is returned.
+        An archive that cannot be written raises :class:`~intake_bot.archive.ArchiveError`,
+        and an inspection worker that cannot start raises
+        :class:`~intake_bot.documents.InspectionUnavailable` (the message is not at fault:
+        it stays in the inbox); any other failure is returned.
         """
         budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"])
         raw_path, raw_sha = self.archive.store_raw(item.raw)
@@ -242,6 +244,10 @@ class Intake:
                               attachments, budget=budget, server_received_at=server_received_at)
         except ClamdUnavailable as unscanned:
             return Prepared(raw_path, raw_sha, received_at, parsed, None, [], None, unscanned)
+        except InspectionUnavailable:
+            # Every document would be "unreadable": no message can be judged until the
+            # machine can start a worker again, so the cycle stops here.
+            raise
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return Prepared(raw_path, raw_sha, received_at, parsed, None, [], error)
         return Prepared(raw_path, raw_sha, received_at, parsed, decision,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.pipeline import run_cycle
-from tests.conftest import brussels
+from tests.conftest import brussels, run_cli
 from tests.mail import DRP_TITLE, application, blank_pdf
 from tests.readback import notices, replies, rows
 
@@ -359,3 +359,35 @@ def test_a_notice_quotes_no_link_or_address_the_message_chose(project):
         assert "evil" not in body and "victim" not in body and "log in" not in body
     # The register keeps what the message said, for the recruiters.
     assert rows(project)[0]["sender_name"] == hostile
+
+
+def test_a_worker_that_cannot_start_judges_nothing_and_the_message_waits(project, monkeypatch):
+    """Out of memory or processes, no worker starts: that says nothing about the PDF."""
+    from intake_bot.documents import InspectionUnavailable, inspect, shutdown_worker
+
+    project.deliver(application(attachments=[("CV.pdf", blank_pdf(), "application/pdf")]),
+                    brussels("2026-06-10T10:00:00"))
+    shutdown_worker()
+    monkeypatch.setattr(inspect._WORKER, "module", "intake_bot.no_such_worker")  # exits at once
+    with pytest.raises(InspectionUnavailable, match="worker failed to start"):
+        run_cycle(project.config)
+    assert rows(project) == [] and notices(project) == [] and len(project.inbox()) == 1
+
+    monkeypatch.undo()  # the machine recovers: the next cycle judges the message
+    summary = run_cycle(project.config)
+    assert summary.statuses == {"accepted": 1} and project.inbox() == []
+
+
+def test_run_once_says_in_one_line_that_no_worker_starts(project, monkeypatch):
+    from intake_bot.documents import inspect, shutdown_worker
+
+    project.deliver(application(attachments=[("CV.pdf", blank_pdf(), "application/pdf")]),
+                    brussels("2026-06-10T10:00:00"))
+    shutdown_worker()
+    monkeypatch.setattr(inspect._WORKER, "module", "intake_bot.no_such_worker")
+    result = run_cli("--config", str(project.config_path), "run", "--once")
+    shutdown_worker()
+    assert result.exit_code == 1 and len(project.inbox()) == 1
+    assert result.stderr.startswith("intake-bot: error: document inspection worker: worker "
+                                    "failed to start")
+    assert len(result.stderr.splitlines()) == 1

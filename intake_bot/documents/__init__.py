@@ -13,6 +13,7 @@ starts, bounds and replaces; the service never imports them.
 from intake_bot.documents.inspect import (
     TIMEOUT_SECONDS,
     DocumentInfo,
+    InspectionUnavailable,
     inspect_document,
     shutdown_worker,
     sniffed,
@@ -20,5 +21,6 @@ from intake_bot.documents.inspect import (
 )
 from intake_bot.documents.sniff import DocumentKind, sniff
 
-__all__ = ["TIMEOUT_SECONDS", "DocumentInfo", "DocumentKind", "inspect_document",
+__all__ = ["TIMEOUT_SECONDS", "DocumentInfo", "DocumentKind", "InspectionUnavailable",
+           "inspect_document",
            "shutdown_worker", "sniff", "sniffed", "unpack_container"]

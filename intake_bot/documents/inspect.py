@@ -15,9 +15,17 @@ import time
 from dataclasses import dataclass
 
 from intake_bot.documents.sniff import OLE_MAGIC, TNEF_MAGIC, DocumentKind, sniff
-from intake_bot.documents.supervisor import WorkerError, WorkerProcess
+from intake_bot.documents.supervisor import WorkerError, WorkerProcess, WorkerUnavailable
 
 logger = logging.getLogger(__name__)
+
+
+class InspectionUnavailable(OSError):
+    """The inspection worker cannot be started: nothing can be said of any document now.
+
+    Not a verdict on the document: the message must wait in the inbox until the machine
+    can start a worker again (memory, processes), never be rejected as unreadable.
+    """
 
 
 @dataclass(frozen=True)
@@ -72,10 +80,11 @@ def inspect_document(data: bytes, *, want_text: bool,
     Recognises the kind with :func:`sniff`, then opens the document: a PDF's page count and
     encryption (pypdf; an empty user password is tried, as readers do), a Word/ODF body's
     word count. Extracts text only when ``want_text`` is true, since that costs several
-    times the page count. Never raises: any failure, including a timeout or a crash of the
+    times the page count. A failure of the document's, including a timeout or a crash of the
     worker, gives ``readable=False`` and a one-line ``error``; when only the text could not
-    be extracted in time, the page count stays, with ``text=None`` and an ``error``.
-    Thread-safe; calls are served one at a time by one worker.
+    be extracted in time, the page count stays, with ``text=None`` and an ``error``. Raises
+    :class:`InspectionUnavailable` only when no worker can be started at all. Thread-safe;
+    calls are served one at a time by one worker.
     """
     kind = sniff(data)
     if kind == "other":
@@ -97,6 +106,8 @@ def inspect_document(data: bytes, *, want_text: bool,
             _WORKER.submit({"kind": kind, "want_text": want_text}, data)
             deadline = time.monotonic() + timeout_s
             info = _WORKER.receive(deadline, about)
+        except WorkerUnavailable as exc:
+            raise InspectionUnavailable(f"document inspection worker: {exc}") from None
         except WorkerError as exc:
             return _unreadable(kind, str(exc))
         text, error = None, info["error"]
@@ -125,7 +136,8 @@ def unpack_container(data: bytes, *, timeout_s: float = 5.0) -> list[tuple[str |
     winmail.dat that holds only a rich-text body gives an empty list. A stream that is
     damaged, hostile (see :mod:`~intake_bot.documents.tnef`), or not unpacked within
     ``timeout_s`` seconds also gives None: it stays one attachment, which is no document.
-    Never raises; thread-safe, like :func:`inspect_document`.
+    Raises :class:`InspectionUnavailable` when no worker can be started; thread-safe, like
+    :func:`inspect_document`.
     """
     if not data.startswith(TNEF_MAGIC):
         return None
@@ -140,6 +152,8 @@ def unpack_container(data: bytes, *, timeout_s: float = 5.0) -> list[tuple[str |
                 return None
             return [(entry["name"], _WORKER.receive_bytes(deadline, about))
                     for entry in reply["files"]]
+        except WorkerUnavailable as exc:
+            raise InspectionUnavailable(f"document inspection worker: {exc}") from None
         except WorkerError as exc:
             logger.info("%s not unpacked: %s", about, exc)
             return None

@@ -61,6 +61,15 @@ class WorkerError(Exception):
     """The worker did not answer (timed out, crashed, could not start): a one-line reason."""
 
 
+class WorkerUnavailable(WorkerError):
+    """No worker could be started to take the request: the machine's fault, not the bytes'.
+
+    A worker that times out or crashes on a request has read its bytes; one that cannot
+    start (out of memory or processes, a broken installation) has not, and its request
+    says nothing about them.
+    """
+
+
 class WorkerProcess:
     """One persistent worker process: started on demand, replaced after a timeout or crash.
 
@@ -90,7 +99,7 @@ class WorkerProcess:
                 # The worker died since the last call (killed from outside): this request
                 # never reached it, so one fresh worker may take it.
                 self._discard()
-        raise WorkerError("worker unavailable")
+        raise WorkerUnavailable("worker died twice before taking the request")
 
     def receive(self, deadline: float, about: str) -> dict[str, Any]:
         """The next JSON reply, by ``deadline`` (monotonic); ``about`` names the request.
@@ -170,7 +179,7 @@ class WorkerProcess:
             )
         except OSError as exc:
             parent_socket.close()
-            raise WorkerError(f"worker failed to start: {exc}") from None
+            raise WorkerUnavailable(f"worker failed to start: {exc}") from None
         finally:
             child_socket.close()
         self._conn = Connection(parent_socket.detach())
@@ -183,7 +192,7 @@ class WorkerProcess:
             ready = {"ready": False, "error": "exited"}
         if not ready["ready"]:
             self._discard()
-            raise WorkerError(f"worker failed to start: {ready['error']}")
+            raise WorkerUnavailable(f"worker failed to start: {ready['error']}")
         logger.info("%s started, pid %d", self.name, self._process.pid)
         return self._conn
 
