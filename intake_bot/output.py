@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
@@ -13,6 +14,8 @@ from intake_bot.json_columns import JSON_COLUMNS, json_list
 LIST_COLUMNS = ("id", "reference", "received_at", "status", "vacancy_id", "sender", "reasons",
                 "flags", "document_name")
 
+#: CSV rows written to the output at a time.
+BLOCK_ROWS = 256
 #: Rows from the register: the column names, and the rows as tuples in that order.
 Rows = tuple[Sequence[str], Iterable[Sequence[Any]]]
 
@@ -44,11 +47,21 @@ def write_rows(open_rows: Callable[[], Rows], fmt: str, out: TextIO,
     """
     names, rows = open_rows()
     if fmt == "csv":
-        writer = csv.writer(out)
+        # Tuples straight from the cursor, as `sqlite-utils query --csv` writes them, but
+        # gathered into blocks: an unbuffered stdout (PYTHONUNBUFFERED) would otherwise
+        # take one system call per row.
+        block = io.StringIO()
+        writer = csv.writer(block)
         writer.writerow(names)
-        # Tuples straight from the cursor: the same work as `sqlite-utils query --csv`.
-        writer.writerows(rows)
-        return
+        rows = iter(rows)
+        while True:
+            writer.writerows(itertools.islice(rows, BLOCK_ROWS))  # the loop stays in C
+            text = block.getvalue()
+            if not text:
+                return
+            out.write(text)
+            block.seek(0)
+            block.truncate()
     if fmt == "json":
         _write_json_array((decoded(dict(zip(names, row, strict=True))) for row in rows), out)
         return
