@@ -468,8 +468,19 @@ def _leaf(part: Message, related: bool) -> _Leaf:
     except Exception:
         disposition = None
     body_text = (content_type in ("text/plain", "text/html")
-                 and disposition != "attachment" and filename is None)
+                 and disposition != "attachment" and filename is None
+                 and not _is_document(_decoded(part)))
     return _Leaf(part, related, content_type, filename, body_text, _is_encrypted(part, content_type))
+
+
+def _is_document(data: bytes) -> bool:
+    """Whether a text part's bytes are in fact a document: a PDF sent as ``text/plain``.
+
+    A document is recognised by its content, whatever type it was declared; a text that
+    merely mentions ``%PDF-`` somewhere in its first lines is still text.
+    """
+    kind = sniff(data)
+    return kind != "other" and (kind != "pdf" or data.lstrip()[:5] == b"%PDF-")
 
 
 def _is_encrypted(part: Message, content_type: str) -> bool:

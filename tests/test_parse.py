@@ -55,6 +55,13 @@ def test_pdf_without_file_name_and_inline_pdf_are_attachments():
     assert len(parsed.attachments) == 1
 
 
+def test_a_pdf_declared_text_is_a_document_but_a_text_that_mentions_one_is_text():
+    parsed = parse_message(application(body="My CV follows; it is a %PDF-1.7 file.",
+                                       attachments=[(None, PDF, "text/plain")], inline=True))
+    assert [a.data for a in parsed.attachments] == [PDF]
+    assert parsed.body_text.startswith("My CV follows")
+
+
 def test_image_shown_by_the_html_body_is_not_an_attachment():
     message = EmailMessage()
     message["From"] = "a@example.net"

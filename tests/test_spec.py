@@ -536,10 +536,7 @@ SHAPES = [
                            "Content-Disposition: inline")], "html"),
         None, id="a PDF that an HTML-only message shows by cid:"),
     pytest.param(_multipart("mixed", [BODY, _part("text/plain", _CV)], "text"), None,
-                 id="a PDF with no file name declared text/plain",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "parse.py takes a text/plain part without a file name for the body, "
-                     "whatever it holds: helper mail's area (issue 13)"))),
+                 id="a PDF with no file name declared text/plain"),
 ]
 
 
