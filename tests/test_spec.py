@@ -103,6 +103,15 @@ def outcome(row: dict[str, Any]) -> tuple[str, list[str], list[str]]:
     return row["status"], json.loads(row["reasons"]), json.loads(row["flags"])
 
 
+# -- What it does ------------------------------------------------------------------------
+# The steps, each proved below or elsewhere: the raw message archived first
+# (test_pipeline.py test_valid_application_is_accepted_acknowledged_and_moved, test_crash.py),
+# machines registered but never answered (Notices, below), one vacancy per subject
+# (Vacancies), the rules and the deadline (Vacancy rules), the register (Register), the
+# notices (Notices), the message moved only once all is recorded (test_crash.py,
+# test_servers_e2e.py test_crash_between_register_and_move_does_not_register_or_answer_twice).
+
+
 # -- Command line ------------------------------------------------------------------------
 # Elsewhere: one-line errors and exit 2 for bad configuration (test_cli.py
 # test_bad_configuration_is_one_line_and_exit_2, test_config.py *_name_file_and_key),
@@ -134,6 +143,26 @@ def test_without_INTAKE_BOT_CONFIG_or_config_intake_toml_the_error_names_the_fil
     result = run_cli("run", "--once")
     assert result.exit_code == 2
     assert result.stderr == "intake-bot: error: config/intake.toml: file not found\n"
+
+
+@pytest.mark.servers
+def test_bad_smtp_credentials_are_one_line_naming_the_host_and_the_notice_waits(
+        make_project, smtp_sink_factory, monkeypatch):
+    sink = smtp_sink_factory(users={"bot": "correct-horse-battery"})
+    project = make_project()
+    project.config_path.write_text(project.config_path.read_text(encoding="utf-8").replace(
+        'url = "outbox:../var/outbox"', f'url = "{sink.url("bot")}"\npassword_env = "SMTP_PW"'),
+        encoding="utf-8")
+    monkeypatch.setenv("SMTP_PW", "wrong-secret-123")
+    project.deliver(pdf_application(), ON_TIME)
+    for command in (["check-config", "--connect"], ["run", "--once"]):
+        result = cli(project, *command)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        error = result.stderr.strip().splitlines()[-1]
+        assert error.startswith("intake-bot: error: ") and "SMTP 127.0.0.1:" in error
+        assert "login refused for user 'bot'" in error and "wrong-secret" not in result.output
+    assert [(r["status"], r["sent_at"]) for r in replies(project)] == [("pending", None)]
+    assert sink.received == [] and project.inbox() == []  # registered; the notice waits
 
 
 def _state(project: Project) -> tuple[Any, ...]:
@@ -342,6 +371,14 @@ def test_keys_left_out_take_their_defaults(tmp_path):
     assert len(project.folder("Processed")) == 3
     notice = notices(project)[0]
     assert notice["Content-Language"] == "en"  # languages: English alone unless told
+
+
+# -- Signing in with OAuth 2.0 -----------------------------------------------------------
+# Proved by test_oauth_e2e.py (Dovecot's oauth2 passdb and a token endpoint: each grant,
+# a token reused until near expiry and replaced once refused, a rotated refresh token saved,
+# a failed sign-in one line with run --once exiting 1 and nothing moved, the service's
+# back-off), test_oauth_config.py (plain http:// token_url off loopback refused),
+# test_signin.py and test_oauth_edges.py (XOAUTH2, OAUTHBEARER, no token or secret logged).
 
 
 # -- Vacancies: subject matching ---------------------------------------------------------
@@ -717,6 +754,24 @@ def test_a_later_accepted_submission_supersedes_only_the_same_addresss_accepted_
     assert rows(project)[0]["superseded_by"] == 5
 
 
+# -- Mail as candidates' clients send it -------------------------------------------------
+# Proved on Dovecot and aiosmtpd by test_clients_e2e.py (winmail.dat, S/MIME signed and
+# opaque signed, S/MIME and OpenPGP encrypted -> encrypted-message, vCard, a forwarded
+# application, raw windows-1252 headers, SMTPUTF8 or a failed notice, Exchange recalls and
+# rule replies, Postfix and Exchange bounces marking notices bounced), and piece by piece by
+# test_clients.py; the attachment shapes above add Apple Mail, Outlook and Gmail.
+
+
+# -- Answering safely; virus scanning ----------------------------------------------------
+# Proved by test_answering_safely.py (authserv_id, Reply-To only for an authenticated From,
+# caps, a session cut after DATA sent again once), test_authres.py (other authserv-ids
+# ignored), test_reflect.py and test_pipeline.py (no link, address or control character
+# quoted; the neutral greeting), test_notice_caps.py, test_bounded_e2e.py and
+# test_bounded_work.py (200,000 parts, documents unopened after the count rule, the time
+# budget); test_scan.py with a real clamd (malware kept apart, never served or exported,
+# clamd down leaves the inbox alone, check-config --connect, active-content).
+
+
 # -- Register ----------------------------------------------------------------------------
 # Elsewhere: registered and answered once when delivered twice (test_pipeline.py
 # test_redelivery_is_registered_and_answered_once); a file name is never a path on disk
@@ -762,7 +817,7 @@ def test_every_submission_row_reads_as_the_specification_says(listed):
 
 
 # Every reason code the specification lists, each reached by the message a candidate or a
-# machine would send, in one deployment and one cycle (encrypted-message: helper mail's tests;
+# machine would send, in one deployment and one cycle (encrypted-message: test_clients_e2e.py;
 # malware: test_scan.py, with a real clamd).
 REACHED_VACANCIES = (DRP_VACANCY + SG_VACANCY + ESSAY + E_RECRUITMENT + open_vacancy(
     "CHK", "Analyst, Content Checks", """[vacancy.attachments]
