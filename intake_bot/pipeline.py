@@ -571,8 +571,9 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
                                  summary.handled)
                         break
                     done = _handle(intake, item, prepared.result(), summary)
-                    if done is not None:
-                        handled.append(done)
+                    if done is None:
+                        continue  # left in the inbox unscanned: nothing to file or count
+                    handled.append(done)
                     if len(handled) >= MOVE_BATCH:
                         _file(intake, mailbox, handled, summary)
                     if progress is not None:

@@ -466,6 +466,7 @@ def test_run_once_exits_1_when_messages_stay_unscanned(project, running_clamd):
     result = run_cli("--config", str(project.config_path), "run", "--once")
     assert result.exit_code == 1 and len(project.inbox()) == 1
     assert "1 left in the inbox unscanned" in result.output
+    assert "messages handled" not in result.stderr  # no progress: nothing was handled
     assert result.stderr.splitlines()[-1] == (
         f"intake-bot: error: 1 message left in the inbox unscanned: clamd "
         f"{running_clamd.address()}: cannot connect: Connection refused")
