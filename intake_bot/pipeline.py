@@ -31,6 +31,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,7 +41,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from intake_bot.archive import Archive
-from intake_bot.clock import Clock, TimeBudget, now_utc, utc_text
+from intake_bot.clock import Clock, Monotonic, TimeBudget, now_utc, utc_text
 from intake_bot.config import Config, ConfigError
 from intake_bot.decide import Decision, Inspector, decide, unpacked
 from intake_bot.documents import InspectionUnavailable, inspect_document
@@ -203,7 +204,8 @@ class Intake:
 
     def __init__(self, config: Config, register: Register, transport: Transport,
                  inspect: Inspector = inspect_document,
-                 clock: Clock = now_utc, scanner: Scanner | None = None) -> None:
+                 clock: Clock = now_utc, scanner: Scanner | None = None,
+                 monotonic: Monotonic = time.monotonic) -> None:
         self.config = config
         self.register = register
         self.transport = transport
@@ -212,6 +214,7 @@ class Intake:
         self.notices = Notices(config)
         self.inspect = inspect
         self.clock = clock
+        self.monotonic = monotonic  # what a message's time to inspect its documents is read on
         #: Set when the transport cannot reach its server: the cycle stops trying to send.
         self.unavailable: ServerUnavailable | None = None
 
@@ -227,7 +230,6 @@ class Intake:
         :class:`~intake_bot.documents.InspectionUnavailable` (the message is not at fault:
         it stays in the inbox); any other failure is returned.
         """
-        budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"])
         raw_path, raw_sha = self.archive.store_raw(item.raw)
         crash_point("archived")
         received_at, server_received_at = self._received_at(item)
@@ -240,6 +242,12 @@ class Intake:
             attachments = unpacked(parsed.attachments)
             verdicts = (None if self.scanner is None else
                         self.scanner.scan([attachment.data for attachment in attachments]))
+            # The budget is the documents' time to be inspected, so it starts only now: a
+            # scan that took clamd a while (a large file, a busy clamd; it may take up to
+            # [scan] timeout_seconds) must not leave the documents unopened, their content
+            # rules unchecked.
+            budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"],
+                                self.monotonic)
             decision = decide(parsed, received_at, self.config, self.inspect, verdicts,
                               attachments, budget=budget, server_received_at=server_received_at)
         except ClamdUnavailable as unscanned:

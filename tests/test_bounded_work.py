@@ -13,8 +13,11 @@ import json
 from intake_bot.clock import TimeBudget
 from intake_bot.decide import decide
 from intake_bot.documents import DocumentInfo
+from intake_bot.mailbox import MailItem
 from intake_bot.parse import parse_message
-from intake_bot.pipeline import run_cycle
+from intake_bot.pipeline import Intake, run_cycle
+from intake_bot.register import Register
+from intake_bot.transport.outbox import OutboxTransport
 from tests import hostile
 from tests.builders import make_slow_text_pdf
 from tests.conftest import DRP_VACANCY, NOW, brussels, run_cli
@@ -86,6 +89,37 @@ def test_within_its_budget_every_document_is_opened(make_project):
     inspector = SlowInspector(clock, 1.0)
     decision = decide(message, ON_TIME, config, inspector, budget=TimeBudget(20, clock))
     assert inspector.calls == 3 and decision.status == "accepted" and decision.flags == ()
+
+
+class SlowScanner:
+    """A clamd that finds every file clean, taking ``seconds`` of the fake clock per message."""
+
+    unavailable = None
+
+    def __init__(self, clock: FakeSeconds, seconds: float) -> None:
+        self.clock, self.seconds = clock, seconds
+
+    def scan(self, attachments: list[bytes]) -> dict[bytes, None]:
+        self.clock.now += self.seconds
+        return dict.fromkeys(attachments)
+
+
+def test_a_slow_scan_takes_nothing_from_the_documents_time_budget(make_project, tmp_path):
+    config = make_project(UP_TO_TWENTY).config
+    raw = application(attachments=pdfs(3))
+    clock = FakeSeconds()
+    inspector = SlowInspector(clock, 1.0)
+    register = Register(config.register_path)
+    try:
+        intake = Intake(config, register, OutboxTransport(tmp_path / "outbox"), inspector,
+                        lambda: NOW, SlowScanner(clock, 30.0), monotonic=clock)
+        prepared = intake.prepare(MailItem(key="new/1", raw=raw, received_at=ON_TIME,
+                                           size=len(raw), complete=True))
+    finally:
+        register.close()
+    # 30 s of scanning, more than the whole budget (20 s), and still every document opened.
+    assert prepared.decision is not None and inspector.calls == 3
+    assert prepared.decision.status == "accepted" and prepared.decision.flags == ()
 
 
 def test_twenty_slow_pdfs_take_one_slot_and_the_cycle_goes_on(make_project):
