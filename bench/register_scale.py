@@ -90,7 +90,7 @@ def _rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
             sequence[vacancy] = sequence.get(vacancy, 0) + 1
             reference = f"{vacancy}-{sequence[vacancy]:04d}"
         digest = f"{number:064x}"
-        document = f"/srv/intake-bot/var/documents/files/{digest[:2]}/{digest}.pdf"
+        document = f"files/{digest[:2]}/{digest}.pdf"
         pages = rng.randint(2, 9)
         yield {
             "id": number, "reference": reference,
@@ -109,7 +109,7 @@ def _rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
             "attachments": json.dumps([{"name": f"{first} {last} - application.pdf",
                                         "type": "pdf", "bytes": 200_000, "pages": pages,
                                         "sha256": digest, "path": document}]),
-            "raw_path": f"/srv/intake-bot/var/documents/raw/{digest[:2]}/{digest}.eml",
+            "raw_path": f"raw/{digest[:2]}/{digest}.eml",
             "raw_bytes": rng.randint(100_000, 1_200_000),
             "mailbox_key": f"imap:1:{number}", "language": "en",
             "notice_skipped": None, "superseded_by": None, "error": None,

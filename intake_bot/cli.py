@@ -486,7 +486,7 @@ def register_purge(context: Context, vacancy: str | None, before: str | None,
         criteria = Criteria(vacancy, parse_moment("--before", before, local_zone(config, vacancy))
                             if before is not None else None)
         plan = plan_purge(config, store, criteria, now)
-        for line in _purge_plan_lines(plan, config.documents_path):
+        for line in _purge_plan_lines(plan, config.documents_path.resolve()):
             click.echo(line)
         if dry_run or not plan.references:
             click.echo(plan.line() if plan.references else "nothing to purge")
@@ -499,10 +499,12 @@ def register_purge(context: Context, vacancy: str | None, before: str | None,
 
 
 def _purge_plan_lines(plan: PurgeOutcome, documents: Path) -> list[str]:
-    """The submissions and files a purge takes, and the files it leaves."""
+    """The submissions and files a purge takes, and the files it leaves: those in the
+    (resolved) ``documents`` folder by their names there, as the register names them."""
     lines = [f"submissions: {' '.join(plan.references)}"] if plan.references else []
     lines += [f"delete: {path.relative_to(documents)}" for path in plan.files]
-    lines += [f"keep:   {path}" for path in plan.kept]
+    lines += [f"keep:   {path.relative_to(documents) if path.is_relative_to(documents) else path}"
+              for path in plan.kept]
     return lines
 
 

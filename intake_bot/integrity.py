@@ -3,8 +3,9 @@
 ``intake-bot register check`` runs :func:`check_register`: SQLite's own integrity and
 foreign-key checks, then, for every submission, the archived raw message and each stored
 document, hashed again and compared with the SHA-256 the register recorded. A file that
-is missing, changed, or outside the ``documents`` folder is a problem; so is a database
-that SQLite cannot read.
+is missing, changed, or outside the ``documents`` folder is a problem (the register names
+files under that folder: see :meth:`~intake_bot.archive.Archive.resolve`); so is a
+database that SQLite cannot read.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake_bot.archive import Archive, OutsideDocuments
 from intake_bot.config import Config
 from intake_bot.json_columns import json_list
 
@@ -28,7 +30,7 @@ class CheckReport:
     """What :func:`check_register` found: counts for the summary and one line per problem."""
 
     register_path: Path
-    documents_path: Path
+    archive: Archive
     submissions: int = 0
     raw_files: int = 0
     documents: int = 0
@@ -43,7 +45,7 @@ class CheckReport:
             f"submissions: {self.submissions}; notices: {sum(self.replies.values())}"
             + (f" ({notices})" if notices else ""),
             (f"files: {self.raw_files} raw messages and {self.documents} documents checked "
-             f"under {self.documents_path}"),
+             f"under {self.archive.root}"),
         ]
         lines += [f"problem: {problem}" for problem in self.problems]
         count = len(self.problems)
@@ -53,7 +55,7 @@ class CheckReport:
 
 def check_register(config: Config) -> CheckReport:
     """Check the configured register and the archive it points into; never raises."""
-    report = CheckReport(config.register_path, config.documents_path.resolve())
+    report = CheckReport(config.register_path, Archive(config.documents_path))
     path = config.register_path
     if not path.is_file():
         report.problems.append(f"{path}: the register does not exist")
@@ -112,23 +114,23 @@ def _documents(row: sqlite3.Row) -> list[dict[str, Any]]:
 
 
 def _check_file(report: CheckReport, what: str, name: str | None, expected: str | None) -> None:
+    """Hash the file the register names ``name``; problems name it as the register does."""
     if not name:
         report.problems.append(f"{what}: no path recorded")
         return
-    path = Path(name)
-    if not path.resolve().is_relative_to(report.documents_path):
-        report.problems.append(f"{what} {path} is outside the documents folder")
-        return
     try:
-        digest = _sha256(path)
+        digest = _sha256(report.archive.resolve(name))
+    except OutsideDocuments:
+        report.problems.append(f"{what} {name} is outside the documents folder")
+        return
     except FileNotFoundError:
-        report.problems.append(f"{what} {path} is missing")
+        report.problems.append(f"{what} {name} is missing")
         return
     except OSError as error:
-        report.problems.append(f"{what} {path}: cannot read: {error.strerror}")
+        report.problems.append(f"{what} {name}: cannot read: {error.strerror}")
         return
     if digest != expected:
-        report.problems.append(f"{what} {path} has changed (SHA-256 {digest[:12]}…, "
+        report.problems.append(f"{what} {name} has changed (SHA-256 {digest[:12]}…, "
                                f"recorded {(expected or 'none')[:12]}…)")
 
 

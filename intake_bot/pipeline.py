@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import PurePosixPath
 from typing import Any, Literal, NamedTuple
 
 from intake_bot.archive import Archive
@@ -189,7 +189,7 @@ class Prepared:
     first saw the message.
     """
 
-    raw_path: Path
+    raw_path: PurePosixPath  # under the documents folder
     raw_sha: str
     received_at: dt.datetime
     parsed: ParsedMessage | None

@@ -13,17 +13,17 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from intake_bot.addresses import fold_address, fold_domain
-from intake_bot.archive import FILE_MODE, make_private_dirs
+from intake_bot.archive import FILE_MODE, make_private_dirs, relative_name
 from intake_bot.bounces import DeliveryFailure
 from intake_bot.clock import utc_text
-from intake_bot.json_columns import json_text
+from intake_bot.json_columns import json_list, json_text
 
 STATUSES = ("accepted", "rejected", "unmatched", "ignored", "quarantined", "superseded")
 REPLY_KINDS = ("acknowledgement", "rejection", "unmatched")
@@ -213,17 +213,56 @@ def m008_bounced_notices(db: Database) -> None:
     db.execute("CREATE INDEX replies_message_id ON replies (message_id)")
 
 
+@migrations()
+def m009_relative_paths(db: Database) -> None:
+    """Files named under ``[register] documents`` (``files/ab/ab12….pdf``), not by server path.
+
+    Older versions recorded absolute paths, which the browser view's JSON and CSV, ``register
+    show`` and ``register list`` then showed. A path in the archive's own layout becomes its
+    name under the documents folder (:func:`~intake_bot.archive.relative_name`); any other
+    stays as it is, and is still read as an absolute path.
+    """
+    changes = []
+    for row_id, document, raw, attachments in db.execute(
+            "SELECT id, document_path, raw_path, attachments FROM submissions "
+            "WHERE document_path LIKE '/%' OR raw_path LIKE '/%' OR attachments LIKE '%\"/%'"):
+        entries = _relative_attachments(attachments)
+        changes.append((document and relative_name(document), raw and relative_name(raw),
+                        json_text(entries) if entries is not None else attachments, row_id))
+    db.conn.executemany("UPDATE submissions SET document_path = ?, raw_path = ?, "
+                        "attachments = ? WHERE id = ?", changes)
+
+
+def _relative_attachments(text: str) -> list[Any] | None:
+    """An ``attachments`` array with its files named under the documents folder, or None
+    when it needs no change (or is not an array of objects, to be left as it is)."""
+    try:
+        entries = json_list(text)
+    except (ValueError, TypeError):
+        return None
+    changed = False
+    for entry in entries:
+        if not isinstance(entry, dict):
+            return None
+        for key in ("path", "quarantine"):
+            if isinstance(entry.get(key), str) and relative_name(entry[key]) != entry[key]:
+                entry[key] = relative_name(entry[key])
+                changed = True
+    return entries if changed else None
+
+
 @dataclass(frozen=True)
 class StoredDocument:
     """A document as written to disk, for the register.
 
     ``malware`` is the signature the virus scan found in it. ``quarantined`` means it was
     stored apart from the documents (see :meth:`~intake_bot.archive.Archive.store_quarantined`),
-    as every file of a submission with malware is: the register then names its path as
-    ``quarantine``, never as ``path``, so nothing that links documents links it.
+    as every file of a submission with malware is: the register then names its file as
+    ``quarantine``, never as ``path``, so nothing that links documents links it. ``path`` is
+    the file's name under the documents folder.
     """
 
-    path: Path
+    path: PurePosixPath
     sha256: str
     size: int
     kind: str
@@ -240,7 +279,7 @@ class NewSubmission:
 
     dedup_key: str
     raw_sha256: str
-    raw_path: Path
+    raw_path: PurePosixPath  # under the documents folder
     raw_bytes: int
     received_at: dt.datetime
     status: str

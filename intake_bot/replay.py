@@ -15,10 +15,9 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from intake_bot.archive import sha256
+from intake_bot.archive import Archive, OutsideDocuments, sha256
 from intake_bot.clock import Clock, now_utc
 from intake_bot.config import Config
 from intake_bot.decide import Inspector
@@ -58,7 +57,7 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
     if row["status"] != "quarantined":
         return ReplayOutcome(submission_id, False, f"#{submission_id}: {row['status']}, "
                              "not quarantined: nothing to replay")
-    item = _archived_item(row)
+    item = _archived_item(intake.archive, row)
     if isinstance(item, str):
         return ReplayOutcome(submission_id, False, f"#{submission_id}: cannot replay: {item}")
     try:
@@ -80,15 +79,19 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
     return ReplayOutcome(submission_id, new_row["status"] != "quarantined", line)
 
 
-def _archived_item(row: dict[str, Any]) -> MailItem | str:
+def _archived_item(archive: Archive, row: dict[str, Any]) -> MailItem | str:
     """The quarantined message as the mailbox gave it, rebuilt from the archive (or why not)."""
-    path = Path(row["raw_path"] or "")
+    name = row["raw_path"]
+    if not name:
+        return "no archived message (purged)"
     try:
-        raw = path.read_bytes()
+        raw = archive.resolve(name).read_bytes()
+    except OutsideDocuments as error:
+        return f"archived message {error}"
     except OSError as error:
-        return f"archived message {path}: {error.strerror or error}"
+        return f"archived message {name}: {error.strerror or error}"
     if sha256(raw) != row["raw_sha256"]:
-        return f"archived message {path} has changed since it was archived"
+        return f"archived message {name} has changed since it was archived"
     return MailItem(key=row["mailbox_key"] or f"archive:{row['raw_sha256']}", raw=raw,
                     received_at=dt.datetime.fromisoformat(row["received_at"]),
                     size=row["raw_bytes"], complete=len(raw) == row["raw_bytes"])

@@ -96,6 +96,10 @@ class Project:
     def notices(self) -> list[Path]:
         return sorted(self.outbox.glob("*.eml")) if self.outbox.exists() else []
 
+    def stored(self, name: str) -> Path:
+        """The file the register names ``name`` (its name under the documents folder)."""
+        return self.config.documents_path / name
+
 
 def write_project(root: Path, vacancies: str = DRP_VACANCY + SG_VACANCY,
                   extra: str = "") -> Project:

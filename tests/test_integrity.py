@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -44,13 +43,13 @@ def test_a_sound_register_passes(project):
 def test_missing_and_changed_files_are_each_one_problem_line(project):
     accepted, unmatched = registered(project)
     document = json.loads(accepted["attachments"])[0]["path"]
-    with open(document, "ab") as handle:
+    with open(project.stored(document), "ab") as handle:
         handle.write(b"tampered")
-    (project.root / unmatched["raw_path"]).unlink()
+    project.stored(unmatched["raw_path"]).unlink()
     code, lines = check(project)
     assert code == 1
     problems = [line for line in lines if line.startswith("problem: ")]
-    now = hashlib.sha256(Path(document).read_bytes()).hexdigest()
+    now = hashlib.sha256(project.stored(document).read_bytes()).hexdigest()
     assert problems == [
         (f"problem: submission {accepted['id']}: document {document} has changed "
          f"(SHA-256 {now[:12]}…, recorded {accepted['document_sha256'][:12]}…)"),
@@ -59,18 +58,37 @@ def test_missing_and_changed_files_are_each_one_problem_line(project):
     assert lines[-1] == "2 problems found"
 
 
-def test_a_path_outside_the_documents_folder_is_a_problem(project, tmp_path):
+@pytest.mark.parametrize("how", ["absolute", "relative", "link"])
+def test_a_path_outside_the_documents_folder_is_a_problem(project, tmp_path, how):
+    """However a hand-edited row names a file outside: an absolute path, ``../``, a link."""
     [accepted, _] = registered(project)
     elsewhere = tmp_path / "elsewhere.eml"
     elsewhere.write_bytes(b"x")
+    documents = project.config.documents_path.resolve()
+    name = {"absolute": str(elsewhere),
+            "relative": "../" * len(documents.relative_to(tmp_path).parts) + elsewhere.name,
+            "link": "raw/link.eml"}[how]
+    project.stored("raw/link.eml").symlink_to(elsewhere)
     db = sqlite3.connect(project.config.register_path)
     with db:
-        db.execute("UPDATE submissions SET raw_path = ? WHERE id = ?", [str(elsewhere),
-                                                                        accepted["id"]])
+        db.execute("UPDATE submissions SET raw_path = ? WHERE id = ?", [name, accepted["id"]])
     db.close()
     code, lines = check(project)
-    assert code == 1 and f"problem: submission {accepted['id']}: raw message {elsewhere} is " \
+    assert code == 1 and f"problem: submission {accepted['id']}: raw message {name} is " \
         "outside the documents folder" in lines
+
+
+def test_the_register_names_files_under_the_documents_folder_so_it_can_move(project, tmp_path):
+    """Moving the documents folder takes a change of ``[register] documents``, nothing else."""
+    registered(project)
+    moved = tmp_path / "elsewhere" / "documents"
+    moved.parent.mkdir()
+    project.config.documents_path.rename(moved)
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(text.replace('documents = "../var/documents"',
+                                                f'documents = "{moved}"'), encoding="utf-8")
+    code, lines = check(project)
+    assert code == 0 and lines[-1] == "register OK", lines
 
 
 def test_a_broken_foreign_key_is_a_problem(project):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -39,8 +38,9 @@ def test_valid_application_is_accepted_acknowledged_and_moved(project):
     assert row["sender"] == "alice@example.net" and row["sender_name"] == "Alice Martin"
     assert row["reply_to"] == "alice@example.net"
     assert row["document_pages"] == 2 and row["document_name"] == "Application.pdf"
-    assert Path(row["document_path"]).read_bytes().startswith(b"%PDF-")
-    assert Path(row["raw_path"]).read_bytes() == raw
+    assert row["document_path"].startswith("files/") and row["raw_path"].startswith("raw/")
+    assert project.stored(row["document_path"]).read_bytes().startswith(b"%PDF-")
+    assert project.stored(row["raw_path"]).read_bytes() == raw
     assert project.inbox() == [] and len(project.folder("Processed")) == 1
     [notice] = notices(project)
     assert notice["To"] == "alice@example.net"
@@ -196,7 +196,7 @@ def test_a_pdf_that_runs_javascript_on_open_is_accepted_and_flagged_for_recruite
     assert (row["status"], json.loads(row["flags"])) == ("accepted", ["active-content"])
     [entry] = json.loads(row["attachments"])
     assert entry["active_content"] == ["JavaScript on open"]
-    assert Path(entry["path"]).read_bytes().startswith(b"%PDF-")
+    assert project.stored(entry["path"]).read_bytes().startswith(b"%PDF-")
     # A flag for recruiters: the acknowledgement has nothing for the candidate to fix.
     body = notices(project)[0].get_content()
     assert "could not find everything" not in body and "JavaScript" not in body

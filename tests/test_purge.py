@@ -35,10 +35,10 @@ def query(project: Project, sql: str, *params: object) -> list[dict]:
         db.close()
 
 
-def files_of(rows: list[dict]) -> set[Path]:
-    return {Path(p) for row in rows for p in (row["document_path"], row["raw_path"],
-                                             *(a["path"] for a in json.loads(row["attachments"])))
-            if p}
+def files_of(project: Project, rows: list[dict]) -> set[Path]:
+    return {project.stored(p) for row in rows
+            for p in (row["document_path"], row["raw_path"],
+                      *(a["path"] for a in json.loads(row["attachments"]))) if p}
 
 
 def counts(project: Project) -> list[tuple]:
@@ -51,9 +51,10 @@ def counts(project: Project) -> list[tuple]:
 def test_purge_of_a_closed_vacancy(project):
     drp = query(project, "SELECT * FROM submissions WHERE vacancy_id = 'DRP'")
     others = query(project, "SELECT * FROM submissions WHERE vacancy_id IS NOT 'DRP'")
-    shared = files_of(drp) & files_of(others)  # the letter PDF that SG and OLD also sent
-    assert shared and all(path.exists() for path in files_of(drp))
-    gone = files_of(drp) - shared
+    drp_files, other_files = files_of(project, drp), files_of(project, others)
+    shared = drp_files & other_files  # the letter PDF that SG and OLD also sent
+    assert shared and all(path.exists() for path in drp_files)
+    gone = drp_files - shared
     size = sum(path.stat().st_size for path in gone)
     before = counts(project)
     stats_before = register_stats(project.config, Register(project.config.register_path), NOW)
@@ -67,7 +68,7 @@ def test_purge_of_a_closed_vacancy(project):
         f"purged 6 submissions, 6 notices, {len(gone)} files ({size:,} bytes); 1 file kept "
         "(named by a submission that stays, or outside the documents folder); audit #1")
     assert not any(path.exists() for path in gone)
-    assert all(path.exists() for path in shared) and all(p.exists() for p in files_of(others))
+    assert all(path.exists() for path in shared) and all(p.exists() for p in other_files)
     assert counts(project) == before
     for row in query(project, "SELECT * FROM submissions WHERE vacancy_id = 'DRP'"):
         assert all(row[column] is None for column in PERSONAL), row
@@ -121,8 +122,8 @@ def test_purge_before_a_date_keeps_a_file_another_submission_still_names(project
     assert first["document_path"] == second["document_path"]  # Alice sent the same scan twice
     code, out, _ = invoke(project, "register", "purge", "--before", "2026-06-11", "--yes")
     assert code == 0 and "submissions: OLD-0001 DRP-0001" in out
-    assert Path(second["document_path"]).exists()
-    assert not Path(first["raw_path"]).exists()
+    assert project.stored(second["document_path"]).exists()
+    assert not project.stored(first["raw_path"]).exists()
     assert query(project, "SELECT sender FROM submissions WHERE reference = 'DRP-0003'") == [
         {"sender": "alice@example.net"}]
 
@@ -130,16 +131,19 @@ def test_purge_before_a_date_keeps_a_file_another_submission_still_names(project
 def test_a_file_outside_the_documents_folder_is_never_deleted(project, tmp_path):
     outside = tmp_path / "not-ours.eml"
     outside.write_bytes(b"keep me")
+    escape = "../" * len(project.config.documents_path.resolve().relative_to(tmp_path).parts)
+    link = project.stored("files/link.pdf")
+    link.symlink_to(outside)  # a link inside the folder that leads out of it
     db = sqlite3.connect(project.config.register_path)
-    with db:
-        db.execute("UPDATE submissions SET raw_path = ? WHERE reference = 'OLD-0001'",
-                   [str(project.config.documents_path / ".." / ".." / ".." / outside.name)])
-        db.execute("UPDATE submissions SET document_path = ? WHERE reference = 'OLD-0001'",
-                   [str(outside)])
+    with db:  # as a hand-edited register could name them: relative, absolute, linked
+        db.execute("UPDATE submissions SET raw_path = ?, document_path = ?, attachments = ? "
+                   "WHERE reference = 'OLD-0001'",
+                   [escape + outside.name, str(outside), '[{"path": "files/link.pdf"}]'])
     db.close()
     code, out, _ = invoke(project, "register", "purge", "--vacancy", "OLD", "--yes")
-    assert code == 0 and outside.read_bytes() == b"keep me"
-    assert f"keep:   {outside}" in out
+    assert code == 0 and outside.read_bytes() == b"keep me" and link.is_symlink()
+    assert {line for line in out.splitlines() if line.startswith("keep:")} == {
+        f"keep:   {escape}{outside.name}", f"keep:   {outside}", "keep:   files/link.pdf"}
 
 
 @pytest.mark.parametrize("args, message, exit_code", [
@@ -193,7 +197,7 @@ def test_a_purge_never_runs_beside_a_cycle(project):
     assert code == 1
     assert err.endswith("another intake-bot cycle is running on this register; "
                         "try again when it ends\n")
-    assert all(path.exists() for path in files_of(drp))
+    assert all(path.exists() for path in files_of(project, drp))
     assert query(project, "SELECT * FROM purges") == []
     [outcome], _ = after_cycle(project.config, NOW)  # the next cycle's retention goes ahead
     assert outcome.references == ["OLD-0001"]

@@ -116,7 +116,7 @@ def _notice_for(project, row) -> str:
 @pytest.mark.parametrize("damage", ["missing", "changed"])
 def test_a_damaged_archive_cannot_be_replayed(project, damage):
     [row] = quarantine(project, pdf_application())
-    path = project.root / row["raw_path"]
+    path = project.stored(row["raw_path"])
     if damage == "missing":
         path.unlink()
     else:

@@ -323,17 +323,17 @@ def test_a_path_outside_the_documents_is_never_served(tmp_path):
     project = fill(tmp_path / "tampered")
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the browser")
-    db = sqlite3.connect(project.config.register_path)
-    with db:
-        db.execute("UPDATE submissions SET raw_path = ?, attachments = ? WHERE id = 3",
-                   [str(secret), f'[{{"path": "{secret}", "type": "pdf"}}]'])
-    db.close()
-    assert get(project, "/-/intake/message/3").status_code == 404
-    assert get(project, "/-/intake/document/3/0").status_code == 404
-    linked = Path(project.config.documents_path / "files" / "link.pdf")
+    escape = "../" * len(project.config.documents_path.resolve().relative_to(tmp_path).parts)
+    linked = project.stored("files/link.pdf")
     linked.symlink_to(secret)  # a link inside the folder that leads out of it
-    db = sqlite3.connect(project.config.register_path)
-    with db:
-        db.execute("UPDATE submissions SET raw_path = ? WHERE id = 3", [str(linked)])
-    db.close()
-    assert get(project, "/-/intake/message/3").status_code == 404
+    # As a hand-edited register could name it: absolute, relative with ../, or by the link.
+    for name in (str(secret), escape + secret.name, "files/link.pdf"):
+        db = sqlite3.connect(project.config.register_path)
+        with db:
+            db.execute("UPDATE submissions SET raw_path = ?, attachments = ? WHERE id = 3",
+                       [name, json.dumps([{"path": name, "type": "pdf"}])])
+        db.close()
+        assert get(project, "/-/intake/message/3").status_code == 404, name
+        assert get(project, "/-/intake/document/3/0").status_code == 404, name
+        card = get(project, "/register/submissions/3")
+        assert card.status_code == 200 and "not for the browser" not in card.text, name

@@ -64,7 +64,7 @@ def test_a_clean_application_is_accepted_as_without_scanning(project, running_cl
     [row] = rows(project)
     assert (row["status"], json.loads(row["reasons"]), json.loads(row["malware"])) == (
         "accepted", [], [])
-    assert Path(row["document_path"]).parent.parent.name == "files"
+    assert row["document_path"].startswith("files/")
     assert summary.unscanned == 0 and project.inbox() == []
 
 
@@ -77,7 +77,8 @@ def test_a_pdf_with_the_test_signature_is_rejected_and_kept_apart(project, runni
     assert row["document_path"] is None and row["document_name"] == "CV.pdf"
     [entry] = json.loads(row["attachments"])
     assert "path" not in entry and entry["malware"] == MARKER_SIGNATURE
-    kept = Path(entry["quarantine"])
+    assert entry["quarantine"].startswith("quarantine/")
+    kept = project.stored(entry["quarantine"])
     assert kept.read_bytes() == INFECTED and kept.suffix == ".quarantined"
     assert kept.parent.parent == project.config.documents_path / "quarantine"
     assert oct(kept.stat().st_mode & 0o777) == "0o600"
@@ -117,7 +118,7 @@ def test_the_eicar_file_beside_a_clean_pdf_takes_both_apart(project, running_cla
     entries = json.loads(row["attachments"])
     assert [entry.get("malware") for entry in entries] == [None, EICAR_SIGNATURE]
     assert all("path" not in entry and "quarantine" in entry for entry in entries)
-    assert files_recruiters_open(project) == [Path(row["raw_path"])]
+    assert files_recruiters_open(project) == [project.stored(row["raw_path"])]
 
 
 def test_a_pdf_with_a_javascript_open_action_is_accepted_and_flagged(project, running_clamd):
@@ -183,7 +184,7 @@ def test_a_file_too_large_for_clamd_is_quarantined_for_a_human_not_filed(project
     [row] = rows(project)
     assert (row["status"], json.loads(row["reasons"])) == ("quarantined", ["processing-error"])
     assert "StreamMaxLength" in row["error"]
-    assert files_recruiters_open(project) == [Path(row["raw_path"])]
+    assert files_recruiters_open(project) == [project.stored(row["raw_path"])]
     assert len(project.folder("Quarantine")) == 1
 
 
@@ -298,7 +299,7 @@ def test_end_to_end_without_scan_is_as_before(served, running_clamd):
     summary = cycle(project.config)
     [row] = rows(project)
     assert (row["status"], json.loads(row["malware"]), summary.unscanned) == ("accepted", [], 0)
-    assert Path(row["document_path"]).read_bytes() == INFECTED
+    assert project.stored(row["document_path"]).read_bytes() == INFECTED
     assert dovecot.uids("INBOX") == [] and len(sink.received) == 1
 
 
@@ -357,7 +358,7 @@ def test_a_file_clamd_cannot_finish_while_it_answers_is_the_messages_failure(pro
     assert (row["status"], json.loads(row["reasons"])) == ("quarantined", ["processing-error"])
     assert "timed out after 1 s" in row["error"] and "answers PING" in row["error"]
     assert summary.unscanned == 0 and summary.scan_unavailable is None
-    assert files_recruiters_open(project) == [Path(row["raw_path"])]
+    assert files_recruiters_open(project) == [project.stored(row["raw_path"])]
 
 
 # --- What recruiters and operators meet afterwards -----------------------------------------
@@ -408,10 +409,11 @@ def test_register_check_verifies_kept_apart_files_and_purge_deletes_them(with_ma
     config = with_malware.config_path
     assert run_cli("--config", str(config), "register", "check").exit_code == 0
     infected = next(row for row in rows(with_malware) if row["status"] == "rejected")
-    kept = Path(json.loads(infected["attachments"])[0]["quarantine"])
+    name = json.loads(infected["attachments"])[0]["quarantine"]
+    kept = with_malware.stored(name)
     kept.write_bytes(b"changed")
     result = run_cli("--config", str(config), "register", "check")
-    assert result.exit_code == 1 and f"document {kept} has changed" in result.output
+    assert result.exit_code == 1 and f"document {name} has changed" in result.output
     purged = run_cli("--config", str(config), "register", "purge", "--vacancy", "DRP", "--yes")
     assert purged.exit_code == 0 and not kept.exists()
     assert json.loads(rows(with_malware)[1]["malware"]) == [MARKER_SIGNATURE]  # counts stay

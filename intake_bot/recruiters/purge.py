@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intake_bot.archive import Archive, OutsideDocuments
 from intake_bot.clock import utc_text
 from intake_bot.config import Config
 from intake_bot.json_columns import json_list
@@ -204,12 +205,13 @@ def _plan(config: Config, register: Register, criteria: Criteria,
         f"SELECT COUNT(*) FROM replies WHERE submission_id IN "
         f"(SELECT id FROM submissions WHERE {where})", params).fetchone()[0]
     taken_ids = {row["id"] for row in taken}
+    archive = Archive(config.documents_path)
     staying = {path for row in register.db.query(
         "SELECT id, document_path, raw_path, attachments FROM submissions "
-        "WHERE purged_at IS NULL") if row["id"] not in taken_ids for path in _files_of(row)}
-    root = config.documents_path.resolve()
-    for path in sorted({path for row in taken for path in _files_of(row)}):
-        if path in staying or not path.is_relative_to(root):
+        "WHERE purged_at IS NULL") if row["id"] not in taken_ids
+        for path in _files_of(archive, row)}
+    for path in sorted({path for row in taken for path in _files_of(archive, row)}):
+        if path in staying or not path.is_relative_to(archive.root):
             outcome.kept.append(path)
         elif path.is_file():
             outcome.files.append(path)
@@ -217,14 +219,18 @@ def _plan(config: Config, register: Register, criteria: Criteria,
     return outcome
 
 
-def _files_of(row: dict[str, Any]) -> Iterator[Path]:
-    """Every file a submission names, resolved (so a link cannot lead out of the documents)."""
+def _files_of(archive: Archive, row: dict[str, Any]) -> Iterator[Path]:
+    """Every file a submission names, resolved (so a link cannot lead out of the documents);
+    one that lies outside the documents folder, as the register names it."""
     names = [row["document_path"], row["raw_path"],
              *(entry.get(key) for entry in json_list(row["attachments"])
                for key in ("path", "quarantine"))]
     for name in names:
         if name:
-            yield Path(name).resolve()
+            try:
+                yield archive.resolve(name)
+            except OutsideDocuments:
+                yield Path(name)
 
 
 def _delete(paths: list[Path]) -> tuple[list[Path], int]:

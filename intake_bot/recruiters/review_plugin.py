@@ -8,10 +8,11 @@ notices, and links instead of paths and bytes, in tables, views and canned queri
 a submission's files by register id and keeps Datasette's own pages that show server
 paths or settings out of reach.
 
-Routes take a register id, never a path: the path comes from the register, and a file is
-served only when it lies under ``[register] documents`` and outside its ``quarantine``
-folder (files the virus scan found harmful). So no URL can reach any other file, whatever
-it says.
+Routes take a register id, never a path: the file's name comes from the register, and a
+file is served only when it lies under ``[register] documents`` and outside its
+``quarantine`` folder (files the virus scan found harmful). So no URL can reach any other
+file, whatever it says. The register names files under the documents folder, so its JSON
+and CSV name no server folder either.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from datasette.app import Datasette
 from datasette.utils.asgi import Request, Response
 from markupsafe import Markup
 
-from intake_bot.archive import QUARANTINE_AREA
+from intake_bot.archive import Archive, OutsideDocuments
 from intake_bot.config import Config, load_config
 from intake_bot.json_columns import json_list
 from intake_bot.localtime import city_name, local_text, parse_utc
@@ -277,11 +278,20 @@ def _fenced(settings: dict[str, Any], recorded: str | None) -> Path | None:
     the part kept apart for what the virus scan found."""
     if not recorded:
         return None
-    root = Path(settings["documents"]).resolve()
-    path = Path(recorded).resolve()
-    if path.is_relative_to(root / QUARANTINE_AREA):
+    archive = _archive(settings["documents"])
+    try:
+        path = archive.resolve(recorded)
+    except OutsideDocuments:
+        return None
+    if archive.is_quarantined(path):
         return None  # kept apart: the virus scan found it harmful
-    return path if path.is_relative_to(root) and path.is_file() else None
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _archive(documents: str) -> Archive:
+    """The documents folder the view was started with."""
+    return Archive(Path(documents))
 
 
 def _file(datasette: Datasette, recorded: str, content_type: str, name: str,
