@@ -55,10 +55,10 @@ def relative_name(recorded: str) -> str:
     extension) makes that certain. Any other text, a relative name included, comes back
     unchanged. For the registers that older versions filled with absolute paths.
     """
-    parts = PurePosixPath(recorded).parts
+    parts = recorded.rsplit("/", 3)
     if not recorded.startswith("/") or len(parts) < 4:
         return recorded
-    area, folder, name = parts[-3:]
+    area, folder, name = parts[1:]
     digest, _, extension = name.partition(".")
     if (extension in _AREA_EXTENSIONS.get(area, ()) and _SHA256.fullmatch(digest)
             and folder == digest[:2]):

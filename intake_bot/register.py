@@ -222,33 +222,34 @@ def m009_relative_paths(db: Database) -> None:
     name under the documents folder (:func:`~intake_bot.archive.relative_name`); any other
     stays as it is, and is still read as an absolute path.
     """
-    changes = []
-    for row_id, document, raw, attachments in db.execute(
-            "SELECT id, document_path, raw_path, attachments FROM submissions "
-            "WHERE document_path LIKE '/%' OR raw_path LIKE '/%' OR attachments LIKE '%\"/%'"):
-        entries = _relative_attachments(attachments)
-        changes.append((document and relative_name(document), raw and relative_name(raw),
-                        json_text(entries) if entries is not None else attachments, row_id))
-    db.conn.executemany("UPDATE submissions SET document_path = ?, raw_path = ?, "
-                        "attachments = ? WHERE id = ?", changes)
+    last = 0
+    while True:  # in batches by id: constant memory on a register of any size
+        batch = db.execute(
+            "SELECT id, document_path, raw_path, attachments FROM submissions WHERE id > ? AND "
+            "(document_path LIKE '/%' OR raw_path LIKE '/%' OR attachments LIKE '%\"/%') "
+            "ORDER BY id LIMIT 2000", [last]).fetchall()
+        if not batch:
+            break
+        last = batch[-1][0]
+        db.conn.executemany(
+            "UPDATE submissions SET document_path = ?, raw_path = ?, attachments = ? WHERE id = ?",
+            [(document and relative_name(document), raw and relative_name(raw),
+              _relative_attachments(attachments), row_id)
+             for row_id, document, raw, attachments in batch])
 
 
-def _relative_attachments(text: str) -> list[Any] | None:
-    """An ``attachments`` array with its files named under the documents folder, or None
-    when it needs no change (or is not an array of objects, to be left as it is)."""
+def _relative_attachments(text: str) -> str:
+    """An ``attachments`` array with its files named under the documents folder (text that
+    is not an array of objects stays as it is)."""
     try:
         entries = json_list(text)
     except (ValueError, TypeError):
-        return None
-    changed = False
-    for entry in entries:
-        if not isinstance(entry, dict):
-            return None
-        for key in ("path", "quarantine"):
-            if isinstance(entry.get(key), str) and relative_name(entry[key]) != entry[key]:
-                entry[key] = relative_name(entry[key])
-                changed = True
-    return entries if changed else None
+        return text
+    if not all(isinstance(entry, dict) for entry in entries):
+        return text
+    named = [{key: relative_name(value) if key in ("path", "quarantine") and isinstance(value, str)
+              else value for key, value in entry.items()} for entry in entries]
+    return json_text(named) if named != entries else text
 
 
 @dataclass(frozen=True)
