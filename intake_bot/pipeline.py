@@ -61,6 +61,7 @@ from intake_bot.register import (
     StoredDocument,
 )
 from intake_bot.rules import told_to_candidate
+from intake_bot.rules.server_date import TOLERANCE as SERVER_DATE_TOLERANCE
 from intake_bot.scan import Clamd, ClamdUnavailable, Scanner
 from intake_bot.transport import (
     PermanentFailure,
@@ -271,8 +272,10 @@ class Intake:
         seen = self.clock()
         if item.received_at <= seen:
             return item.received_at, None
-        log.warning("%s: the server dated it %s, later than the bot's clock (%s), whose time "
-                    "counts", item.key, utc_text(item.received_at), utc_text(seen))
+        # Clocks a few seconds apart are common and harmless: warn only of what is flagged.
+        log.log(logging.WARNING if item.received_at - seen > SERVER_DATE_TOLERANCE
+                else logging.DEBUG, "%s: the server dated it %s, later than the bot's clock "
+                "(%s), whose time counts", item.key, utc_text(item.received_at), utc_text(seen))
         return seen, item.received_at
 
     def register_message(self, item: MailItem, replacing: dict[str, Any] | None = None,

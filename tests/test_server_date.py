@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 
 import pytest
 
@@ -44,10 +45,14 @@ def test_a_future_server_date_counts_as_the_time_the_bot_saw_it_and_is_flagged(m
 
 @pytest.mark.parametrize("ahead, flagged", [(dt.timedelta(minutes=4), False),
                                             (dt.timedelta(minutes=6), True)])
-def test_a_server_clock_a_little_ahead_is_capped_but_not_flagged(make_project, ahead, flagged):
+def test_a_server_clock_a_little_ahead_is_capped_but_not_flagged(make_project, ahead, flagged,
+                                                                 caplog):
     project = make_project(DRP_VACANCY + SG_VACANCY)
     project.deliver(application(subject=SG_SUBJECT, attachments=PDF), NOW + ahead)
-    run_cycle(project.config, clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="intake_bot"):
+        run_cycle(project.config, clock=lambda: NOW)
     [row] = rows(project)
     assert row["received_at"] == "2026-11-23T12:00:00Z"
     assert json.loads(row["flags"]) == (["future-date"] if flagged else [])
+    # A warning only for what is flagged: not one a message for clocks a little apart.
+    assert any("the server dated it" in r.getMessage() for r in caplog.records) == flagged
