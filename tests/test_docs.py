@@ -15,7 +15,7 @@ from intake_bot.cli import cli
 from intake_bot.config import INTAKE_FILE, VACANCIES_FILE
 from intake_bot.match import UNMATCHED_REASONS
 from intake_bot.pipeline import QUARANTINE_REASON
-from intake_bot.register import STATUSES, Register
+from intake_bot.register import REPLY_STATUSES, STATUSES, Register
 from intake_bot.rules import RULES
 from intake_bot.settings import Table, Tables, reference_rows, toml_literal
 from tests.conftest import REPO, run_cli
@@ -96,6 +96,30 @@ def test_every_reason_code_is_documented(code):
 @pytest.mark.parametrize("status", STATUSES)
 def test_every_status_is_documented(status):
     assert f"`{status}`" in page("register.md")
+
+
+@pytest.mark.parametrize("status", REPLY_STATUSES)
+def test_every_notice_status_is_documented(status):
+    assert f"`{status}`" in page("register.md")
+
+
+#: ``tests/test_x.py`` or ``tests/test_x.py::test_name``, as a page cites a proof.
+CITED_TEST = re.compile(r"(tests/[\w/]+\.py)(?:::(\w+))?")
+#: A test named alone, in its file's parentheses: ``(`test_name`, ...)``.
+CITED_NAME = re.compile(r"`(test_\w+)`")
+
+
+@pytest.mark.parametrize("source", PAGES, ids=lambda path: str(path.relative_to(REPO)))
+def test_every_test_a_page_cites_exists(source):
+    """A promise is only as good as the test named beside it (docs/guarantees.md's table)."""
+    text = source.read_text(encoding="utf-8")
+    defined = {path.relative_to(REPO).as_posix(): path.read_text(encoding="utf-8")
+               for path in (REPO / "tests").glob("*.py")}
+    missing = [f"{path}::{name}" if name else path for path, name in CITED_TEST.findall(text)
+               if path not in defined or (name and f"def {name}(" not in defined[path])]
+    missing += [name for name in CITED_NAME.findall(text)
+                if not any(f"def {name}(" in code for code in defined.values())]
+    assert not missing
 
 
 def test_every_column_of_the_register_is_documented(tmp_path):
