@@ -50,7 +50,7 @@ NOTICE_STATUS_WORDS = {
     "pending": "waiting to be sent",
     "sending": "being sent (or cut short by a stop)",
     "sent": "sent",
-    "failed": "not sent",
+    "failed": "not sent, or not confirmed (see the error)",
     "bounced": "bounced: the candidate's server refused it",
 }
 NO_TIME = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
