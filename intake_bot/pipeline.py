@@ -216,6 +216,10 @@ class Intake:
         self.inspect = inspect
         self.clock = clock
         self.monotonic = monotonic  # what a message's time to inspect its documents is read on
+        # One message decided at a time: the inspection worker reads one document at a time
+        # for every helper thread, and a message's time budget must count its own documents,
+        # not the time it would wait behind another message's.
+        self._deciding = threading.Lock()
         #: Set when the transport cannot reach its server: the cycle stops trying to send.
         self.unavailable: ServerUnavailable | None = None
 
@@ -247,10 +251,12 @@ class Intake:
             # scan that took clamd a while (a large file, a busy clamd; it may take up to
             # [scan] timeout_seconds) must not leave the documents unopened, their content
             # rules unchecked.
-            budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"],
-                                self.monotonic)
-            decision = decide(parsed, received_at, self.config, self.inspect, verdicts,
-                              attachments, budget=budget, server_received_at=server_received_at)
+            with self._deciding:
+                budget = TimeBudget(self.config.settings["limits"]["max_message_seconds"],
+                                    self.monotonic)
+                decision = decide(parsed, received_at, self.config, self.inspect, verdicts,
+                                  attachments, budget=budget,
+                                  server_received_at=server_received_at)
         except ClamdUnavailable as unscanned:
             return Prepared(raw_path, raw_sha, received_at, parsed, None, [], None, unscanned)
         except InspectionUnavailable:

@@ -9,6 +9,8 @@ test uses real slow PDFs and the real worker, and asserts on outcomes only.
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from intake_bot.clock import TimeBudget
 from intake_bot.decide import decide
@@ -28,6 +30,7 @@ ON_TIME = brussels("2026-06-10T10:00:00")
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 UP_TO_TWENTY = hostile.UP_TO_TWENTY_VACANCY
+LETTER = "Dear Sir or Madam, I apply. Yours faithfully"
 
 
 class FakeSeconds:
@@ -50,8 +53,7 @@ class SlowInspector:
         self.calls += 1
         self.clock.now += self.seconds
         return DocumentInfo("pdf", readable=True, encrypted=False, pages=1, words=None,
-                            text="Dear Sir or Madam, I apply. Yours faithfully" if want_text
-                            else None, error=None)
+                            text=LETTER if want_text else None, error=None)
 
 
 def pdfs(count: int, data: bytes | None = None) -> list[tuple[str, bytes, str]]:
@@ -149,3 +151,39 @@ def test_twenty_slow_pdfs_for_a_one_pdf_vacancy_are_never_opened(project):
     [row] = rows(project)
     assert (row["status"], json.loads(row["reasons"])) == ("rejected", ["multiple-attachments"])
     assert summary.sent == 1
+
+
+def test_a_message_budget_counts_its_own_documents_not_a_neighbours(make_project, tmp_path):
+    """Helper threads decide messages side by side, but the worker reads one document at a
+    time: a message's budget must not run while it waits behind another message's."""
+    config = make_project(UP_TO_TWENTY).config
+    clock = FakeSeconds()
+    b_started = threading.Event()
+
+    def inspector(data: bytes, *, want_text: bool, **_: object) -> DocumentInfo:
+        if data.endswith(b"%B"):
+            b_started.set()
+        elif not b_started.is_set():
+            # Message A holds its first document until B has started on its own: were the
+            # two decided side by side, A's documents would then spend B's budget.
+            b_started.wait(2)
+        clock.now += 6.0  # three documents, 18 s: within one message's 20 s
+        return DocumentInfo("pdf", readable=True, encrypted=False, pages=1, words=None,
+                            text=LETTER if want_text else None, error=None)
+
+    def item(marker: bytes) -> MailItem:
+        raw = application(attachments=pdfs(3, blank_pdf() + marker))
+        return MailItem(key=marker.decode(), raw=raw, received_at=ON_TIME, size=len(raw),
+                        complete=True)
+
+    register = Register(config.register_path)
+    try:
+        intake = Intake(config, register, OutboxTransport(tmp_path / "outbox"), inspector,
+                        lambda: NOW, monotonic=clock)
+        with ThreadPoolExecutor(2) as helpers:
+            first = helpers.submit(intake.prepare, item(b"%A"))
+            second = helpers.submit(intake.prepare, item(b"%B"))
+            decisions = [first.result().decision, second.result().decision]
+    finally:
+        register.close()
+    assert [(d.status, d.flags) for d in decisions if d] == [("accepted", ())] * 2
