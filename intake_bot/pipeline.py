@@ -72,7 +72,7 @@ from intake_bot.transport import (
     open_transport,
 )
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: A notice that still fails after this many tries is marked failed for a human to retry.
 MAX_SEND_ATTEMPTS = 10
@@ -279,7 +279,7 @@ class Intake:
         if item.received_at <= seen:
             return item.received_at, None
         # Clocks a few seconds apart are common and harmless: warn only of what is flagged.
-        log.log(logging.WARNING if item.received_at - seen > SERVER_DATE_TOLERANCE
+        logger.log(logging.WARNING if item.received_at - seen > SERVER_DATE_TOLERANCE
                 else logging.DEBUG, "%s: the server dated it %s, later than the bot's clock "
                 "(%s), whose time counts", item.key, utc_text(item.received_at), utc_text(seen))
         return seen, item.received_at
@@ -322,11 +322,11 @@ class Intake:
             raise
         except Exception as error:  # noqa: BLE001 - one bad message must not stop the others
             return self._quarantine(item, prepared, error, replacing), True
-        log.info("%s %s %s reasons=%s flags=%s%s", row["message_id"] or "(no Message-ID)",
+        logger.info("%s %s %s reasons=%s flags=%s%s", row["message_id"] or "(no Message-ID)",
                  row["reference"] or "-", row["status"], row["reasons"], row["flags"],
                  _not_answered(row, decision))
         for failure in decision.bounced:
-            log.warning("notice %s bounced: %s", failure.message_id, failure.diagnostic)
+            logger.warning("notice %s bounced: %s", failure.message_id, failure.diagnostic)
         return row, True
 
     def _record(self, entry: NewSubmission, render: NoticeRenderer | None,
@@ -412,7 +412,7 @@ class Intake:
         """Record a message that broke a step, so a human can see it and replay it."""
         parsed = prepared.parsed
         reason = clean_text(f"{type(error).__name__}: {error}", 500)
-        log.warning("%s quarantined: %s", (parsed.message_id if parsed else None) or item.key,
+        logger.warning("%s quarantined: %s", (parsed.message_id if parsed else None) or item.key,
                     reason)
         entry = NewSubmission(
             dedup_key=dedup_key(item.raw, parsed.message_id if parsed else None),
@@ -470,13 +470,13 @@ class Intake:
                                 [reply["recipient"]])
         except PermanentFailure as error:
             self.register.mark_attempt_failed(reply["id"], str(error), True, None)
-            log.warning("notice %s to reply %s refused for good: %s", reply["message_id"],
+            logger.warning("notice %s to reply %s refused for good: %s", reply["message_id"],
                         reply["id"], error)
             return "failed"
         except PossiblyDelivered as error:
             status = self.register.mark_in_doubt(reply["id"], str(error),
                                                  now + self._backoff(reply))
-            log.warning("notice %s (reply %s) may have arrived: %s; %s", reply["message_id"],
+            logger.warning("notice %s (reply %s) may have arrived: %s; %s", reply["message_id"],
                         reply["id"], error, "sent again once at most" if status == "pending"
                         else "in doubt twice: left failed for a human")
             return "retrying" if status == "pending" else "failed"
@@ -487,13 +487,13 @@ class Intake:
             give_up = attempts >= MAX_SEND_ATTEMPTS
             retry_at = now + self._backoff(reply)
             self.register.mark_attempt_failed(reply["id"], str(error), give_up, retry_at)
-            log.warning("notice %s not sent (attempt %d, %s): %s", reply["message_id"], attempts,
+            logger.warning("notice %s not sent (attempt %d, %s): %s", reply["message_id"], attempts,
                         "given up" if give_up else f"retry after {utc_text(retry_at)}", error)
             return "failed" if give_up else "retrying"
         except Exception as error:  # noqa: BLE001 - a notice that breaks sending waits for a human
             reason = clean_text(f"{type(error).__name__}: {error}", 500)
             self.register.mark_attempt_failed(reply["id"], reason, True, None)
-            log.warning("notice %s to reply %s cannot be sent: %s", reply["message_id"],
+            logger.warning("notice %s to reply %s cannot be sent: %s", reply["message_id"],
                         reply["id"], reason)
             return "failed"
         crash_point("sent")
@@ -509,11 +509,11 @@ class Intake:
         """Requeue notices whose send a crash cut short; fail those cut short twice."""
         for reply in self.register.recover_interrupted_sends():
             if reply["status"] == "failed":
-                log.warning("notice %s (reply %s) was cut short twice while being sent and "
+                logger.warning("notice %s (reply %s) was cut short twice while being sent and "
                             "may have arrived: left failed for a human", reply["message_id"],
                             reply["id"])
             else:
-                log.warning("notice %s (reply %s) was being sent when the bot stopped: "
+                logger.warning("notice %s (reply %s) was being sent when the bot stopped: "
                             "sending it again (it may arrive twice)", reply["message_id"],
                             reply["id"])
 
@@ -584,7 +584,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
             try:
                 for item, prepared in _decided_ahead(intake, mailbox.pending(), helpers):
                     if stop is not None and stop.is_set():
-                        log.info("stopping: %d message(s) handled, the rest stay in the inbox",
+                        logger.info("stopping: %d message(s) handled, the rest stay in the inbox",
                                  summary.handled)
                         break
                     done = _handle(intake, item, prepared.result(), summary)
@@ -604,7 +604,7 @@ def run_cycle(config: Config, stop: threading.Event | None = None,
                 summary.scan_unavailable = str(intake.scanner.unavailable)
     finally:
         mailbox.close()
-    log.info(summary.line())
+    logger.info(summary.line())
     return summary
 
 
@@ -681,7 +681,7 @@ def _file(intake: Intake, mailbox: Mailbox, handled: list[_Handled],
         except MailboxError as error:
             intake.register.mark_moved((each.row["id"], each.row["moved_to"]) for each in group)
             for each in group:
-                log.warning("%s stays in the inbox: %s", each.row["message_id"] or each.key,
+                logger.warning("%s stays in the inbox: %s", each.row["message_id"] or each.key,
                             error)
             summary.move_failures += len(group)
             continue

@@ -27,7 +27,7 @@ from intake_bot.mailbox import MailItem
 from intake_bot.pipeline import Intake, open_intake
 from intake_bot.scan import ClamdUnavailable
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _replay_one(intake: Intake, submission_id: int) -> ReplayOutcome:
     reasons = ", ".join(json_list(new_row["reasons"])) or "no reasons"
     line = (f"#{submission_id} {new_row['message_id'] or '(no Message-ID)'}: quarantined -> "
             f"{new_row['status']} {new_row['reference'] or '-'} ({reasons}); {notice}")
-    log.info("replayed %s", line)
+    logger.info("replayed %s", line)
     return ReplayOutcome(submission_id, new_row["status"] != "quarantined", line)
 
 

@@ -28,7 +28,7 @@ from intake_bot.register import RegisterError
 from intake_bot.scan import Clamd, SignatureWatch
 from intake_bot.transport import TemporaryFailure
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 # APScheduler logs "Running job" and "executed successfully" at INFO for every cycle:
 # 2,880 lines a day at the default poll, saying no more than the cycle's own line. Its
 # warnings (a missed or skipped run) still show.
@@ -59,7 +59,7 @@ def stopping_on_signals(stop: threading.Event) -> Iterator[list[int]]:
         stop.set()
         for each in STOP_SIGNALS:
             signal.signal(each, signal.SIG_DFL)
-        log.info("%s received: stopping after the message in hand (another one stops at "
+        logger.info("%s received: stopping after the message in hand (another one stops at "
                  "once)", signal.Signals(signum).name)
 
     previous = {each: signal.signal(each, handle) for each in STOP_SIGNALS}
@@ -98,16 +98,16 @@ class Service:
                                seconds=self.config.poll_seconds, max_instances=1,
                                coalesce=True, next_run_time=dt.datetime.now(dt.UTC))
         self.scheduler.start()
-        log.info("service started: a cycle every %d s", self.config.poll_seconds)
+        logger.info("service started: a cycle every %d s", self.config.poll_seconds)
         if not self.config.mailbox_url.startswith("maildir:"):
             # A Maildir announces nothing; an IMAP server may (IDLE).
             threading.Thread(target=self._watch_for_mail, name="idle-watcher",
                              daemon=True).start()
         while not self.stop_event.wait(1.0):
             pass
-        log.info("stopping: waiting for the current cycle to finish")
+        logger.info("stopping: waiting for the current cycle to finish")
         self.scheduler.shutdown(wait=True)
-        log.info("service stopped")
+        logger.info("service stopped")
 
     def _run_cycles(self) -> None:
         """One cycle, and another at once while new mail was announced meanwhile."""
@@ -134,12 +134,12 @@ class Service:
         except (MailboxError, RegisterError, TemporaryFailure, ConfigError, OSError) as error:
             self.failures += 1
             delay = min(self.config.poll_seconds * 2 ** (self.failures - 1), MAX_BACKOFF_SECONDS)
-            log.error("cycle failed (%s); retrying in %d s", error, delay)
+            logger.error("cycle failed (%s); retrying in %d s", error, delay)
             self._postpone(delay)
             return False
         except Exception:  # noqa: BLE001 - the service outlives any one bug
             self.failures += 1
-            log.exception("cycle failed unexpectedly; retrying next cycle")
+            logger.exception("cycle failed unexpectedly; retrying next cycle")
             return False
         self.failures = 0
         return True
@@ -152,7 +152,7 @@ class Service:
             try:
                 mailbox = mailbox or open_mailbox(self.config, self.clock)
                 if not mailbox.supports_idle:
-                    log.info("the mailbox offers no IDLE: polling every %d s",
+                    logger.info("the mailbox offers no IDLE: polling every %d s",
                              self.config.poll_seconds)
                     break
                 if mailbox.wait_for_mail(IDLE_WINDOW_SECONDS):
@@ -165,7 +165,7 @@ class Service:
             except (MailboxError, ConfigError) as error:
                 failures += 1
                 delay = min(5 * 2 ** failures, MAX_BACKOFF_SECONDS)
-                log.warning("IDLE watcher: %s; retrying in %d s", error, delay)
+                logger.warning("IDLE watcher: %s; retrying in %d s", error, delay)
                 self.stop_event.wait(delay)
         if mailbox is not None:
             mailbox.close()

@@ -215,8 +215,8 @@ def _xml_text(
         for chunk in chunks:
             parser.Parse(chunk, False)
         parser.Parse(b"", True)
-    except xml.parsers.expat.ExpatError as exc:
-        raise UnreadableDocument(f"damaged: {exc}") from None
+    except xml.parsers.expat.ExpatError as error:
+        raise UnreadableDocument(f"damaged: {error}") from None
     return "".join(parts)
 
 

@@ -152,10 +152,10 @@ def unpack_container(data: bytes, *, timeout_s: float = 5.0) -> list[tuple[str |
                 return None
             return [(entry["name"], _WORKER.receive_bytes(deadline, about))
                     for entry in reply["files"]]
-        except WorkerUnavailable as exc:
-            raise InspectionUnavailable(f"document inspection worker: {exc}") from None
-        except WorkerError as exc:
-            logger.info("%s not unpacked: %s", about, exc)
+        except WorkerUnavailable as error:
+            raise InspectionUnavailable(f"document inspection worker: {error}") from None
+        except WorkerError as error:
+            logger.info("%s not unpacked: %s", about, error)
             return None
 
 

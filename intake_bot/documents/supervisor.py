@@ -177,9 +177,9 @@ class WorkerProcess:
                 start_new_session=True,
                 env=worker_environment(),
             )
-        except OSError as exc:
+        except OSError as error:
             parent_socket.close()
-            raise WorkerUnavailable(f"worker failed to start: {exc}") from None
+            raise WorkerUnavailable(f"worker failed to start: {error}") from None
         finally:
             child_socket.close()
         self._conn = Connection(parent_socket.detach())

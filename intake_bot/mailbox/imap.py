@@ -315,8 +315,8 @@ class ImapMailbox:
                 self._transfer(client, uids, folder)
             except IMAPClientAbortError:
                 raise
-            except IMAPClientError as exc:
-                if "TRYCREATE" not in str(exc).upper() and client.folder_exists(folder):
+            except IMAPClientError as error:
+                if "TRYCREATE" not in str(error).upper() and client.folder_exists(folder):
                     raise
                 self._create_folder(client, folder)
                 self._transfer(client, uids, folder)
@@ -447,8 +447,8 @@ class ImapMailbox:
                 ssl_context=self._ssl_context,
                 timeout=self._timeout_s,
             )
-        except (IMAPClientError, OSError) as exc:
-            raise self._error("cannot connect", exc) from exc
+        except (IMAPClientError, OSError) as error:
+            raise self._error("cannot connect", error) from error
         step = "cannot log in"
         try:
             # Aware datetimes: INTERNALDATE must not be read in this machine's time zone.
@@ -464,18 +464,18 @@ class ImapMailbox:
                 credential="a password" if self._token_login is None else "an OAuth token",
             )
             how = self._sign_in(client)
-        except netsec.CleartextRefused as exc:
+        except netsec.CleartextRefused as error:
             _shutdown(client)
-            raise MailboxError(f"IMAP {self.host}:{self.port}: {exc}") from None
-        except SignInError as exc:
+            raise MailboxError(f"IMAP {self.host}:{self.port}: {error}") from None
+        except SignInError as error:
             _shutdown(client)
-            raise MailboxError(f"IMAP {self.host}:{self.port}: {exc}") from None
-        except LoginError as exc:
+            raise MailboxError(f"IMAP {self.host}:{self.port}: {error}") from None
+        except LoginError as error:
             _shutdown(client)
-            raise self._error(f"login refused for user {self.user!r}", exc) from exc
-        except (IMAPClientError, OSError) as exc:
+            raise self._error(f"login refused for user {self.user!r}", error) from error
+        except (IMAPClientError, OSError) as error:
             _shutdown(client)
-            raise self._error(step, exc) from exc
+            raise self._error(step, error) from error
         self.signed_in = how
         logger.info(
             "IMAP %s:%d: signed in as %s (%s)",
@@ -512,12 +512,12 @@ class ImapMailbox:
         """
         try:
             yield
-        except (IMAPClientAbortError, OSError) as exc:
+        except (IMAPClientAbortError, OSError) as error:
             self._drop()
-            raise self._error(f"{action} failed", exc, ConnectionCut) from exc
-        except IMAPClientError as exc:
+            raise self._error(f"{action} failed", error, ConnectionCut) from error
+        except IMAPClientError as error:
             self._drop()
-            raise self._error(f"{action} failed", exc) from exc
+            raise self._error(f"{action} failed", error) from error
 
     def _error(self, what: str, exc: BaseException,
                kind: type[MailboxError] = MailboxError) -> MailboxError:

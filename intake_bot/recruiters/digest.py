@@ -29,7 +29,7 @@ from intake_bot.recruiters.stats import (
 from intake_bot.register import Register
 from intake_bot.transport import Transport
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: At most this many references are listed per line; the rest are counted.
 MAX_LISTED = 20
@@ -173,7 +173,7 @@ def send_digest(config: Config, register: Register, transport: Transport,
         register.db.table("digests").insert({
             "sent_at": utc_text(now), "last_submission_id": digest.last_submission_id,
             "recipients": ", ".join(config.digest_recruiters), "subject": digest.subject})
-    log.info("digest sent to %s: %s", ", ".join(config.digest_recruiters), digest.subject)
+    logger.info("digest sent to %s: %s", ", ".join(config.digest_recruiters), digest.subject)
     return digest
 
 

@@ -11,7 +11,7 @@ from intake_bot.recruiters.purge import PurgeOutcome, apply_retention
 from intake_bot.register import Register
 from intake_bot.transport import PermanentFailure, TemporaryFailure, open_transport
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 
 def after_cycle(config: Config, now: dt.datetime) -> tuple[list[PurgeOutcome], Digest | None]:
@@ -29,7 +29,7 @@ def after_cycle(config: Config, now: dt.datetime) -> tuple[list[PurgeOutcome], D
         try:
             return purged, send_digest_if_due(config, register, transport, now)
         except (TemporaryFailure, PermanentFailure) as error:
-            log.warning("digest not sent, tried again next cycle: %s", error)
+            logger.warning("digest not sent, tried again next cycle: %s", error)
             return purged, None
         finally:
             transport.close()

@@ -31,7 +31,7 @@ from intake_bot.recruiters.filters import check_vacancy
 from intake_bot.recruiters.stats import plural
 from intake_bot.register import Register
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: What the retention task records as the actor of the purges it makes.
 SERVICE_ACTOR = "intake-bot service"
@@ -148,7 +148,7 @@ def purge(config: Config, register: Register, criteria: Criteria, *, actor: str,
             "files_deleted": len(outcome.files), "bytes_deleted": outcome.bytes,
             "files_kept": len(outcome.kept)})
         outcome.audit_id = audit_id
-    log.info("%s by %s (%s): %s", command, actor, criteria.as_json(), outcome.line())
+    logger.info("%s by %s (%s): %s", command, actor, criteria.as_json(), outcome.line())
     return outcome
 
 
@@ -170,7 +170,7 @@ def apply_retention(config: Config, register: Register, now: dt.datetime) -> lis
                                   command=f"retention: {vacancy.retention_days} days after "
                                           "the deadline", now=now))
         except CycleBusy:
-            log.info("retention of %s waits for the next cycle: a cycle is running", vacancy.id)
+            logger.info("retention of %s waits for the next cycle: a cycle is running", vacancy.id)
             break
     return outcomes
 

@@ -41,7 +41,7 @@ __all__ = [
     "signature_warning",
 ]
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: How long a clamd that timed out on a file has to answer PING to be deemed alive.
 PING_TIMEOUT_S = 5.0
@@ -99,7 +99,7 @@ class Scanner:
             if self.unavailable is not None:
                 return
             self.unavailable = error
-        log.warning("%s; messages with attachments stay in the inbox until a later cycle",
+        logger.warning("%s; messages with attachments stay in the inbox until a later cycle",
                     error)
 
 
@@ -155,5 +155,5 @@ class SignatureWatch:
         self.checked_on = now.date()
         warning = signature_warning(version, now, self.max_age_days)
         if warning:
-            log.warning(warning)
+            logger.warning(warning)
         return warning

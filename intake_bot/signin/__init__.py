@@ -92,10 +92,10 @@ class TokenLogin:
             token = self.source.token(user, self.clock())
             try:
                 present(token.value)
-            except refusal as exc:
+            except refusal as error:
                 raise SignInError(
                     f"a fresh {self.provider} token was refused for {user!r} "
-                    f"({describe(exc)}): {explain_rights(self.source.settings, user, protocol)}"
+                    f"({describe(error)}): {explain_rights(self.source.settings, user, protocol)}"
                 ) from None
         return f"{user} by {mechanism} ({self.provider} token valid until " \
                f"{utc_text(token.expires_at)})"

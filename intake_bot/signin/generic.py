@@ -60,9 +60,9 @@ class GenericProvider:
         except OAuthError as exc:
             raise SignInError(explain_refusal(settings, {
                 "error": exc.error, "error_description": exc.description or ""})) from None
-        except (requests.RequestException, ValueError) as exc:
+        except (requests.RequestException, ValueError) as error:
             raise SignInError(f"generic: token endpoint {self.token_url}: "
-                              f"{describe_http_error(exc)}") from None
+                              f"{describe_http_error(error)}") from None
         return Grant(str(answer["access_token"]),
                      float(answer.get("expires_in") or DEFAULT_LIFETIME_S),
                      answer.get("refresh_token"))

@@ -35,9 +35,9 @@ class GoogleProvider:
         try:
             credentials = service_account.Credentials.from_service_account_info(
                 info, scopes=[settings.scope])
-        except ValueError as exc:
+        except ValueError as error:
             raise CredentialError("service_account_file", f"{settings.service_account_file}: "
-                                  f"not a usable service account key ({exc})") from None
+                                  f"not a usable service account key ({error})") from None
         if settings.token_url:
             credentials = credentials.with_token_uri(settings.token_url)
         self._credentials = credentials
@@ -54,12 +54,12 @@ class GoogleProvider:
         credentials = self._credentials.with_subject(subject)
         try:
             credentials.refresh(Request())
-        except google.auth.exceptions.RefreshError as exc:
-            body = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else None
-            raise SignInError(explain_refusal(self.settings, body or str(exc))) from None
-        except google.auth.exceptions.TransportError as exc:
+        except google.auth.exceptions.RefreshError as error:
+            body = error.args[1] if len(error.args) > 1 and isinstance(error.args[1], dict) else None
+            raise SignInError(explain_refusal(self.settings, body or str(error))) from None
+        except google.auth.exceptions.TransportError as error:
             raise SignInError(f"google: token endpoint {self.token_url}: "
-                              f"{describe_http_error(exc)}") from None
+                              f"{describe_http_error(error)}") from None
         # google-auth keeps only the expiry it computed from the wall clock (naive UTC);
         # the lifetime is that minus the wall clock now, which the caller's clock then
         # places. Rounding drops the milliseconds the request took.
@@ -73,9 +73,9 @@ def _key_file(settings: OAuthSettings) -> dict[str, Any]:
     path = settings.service_account_file
     try:
         info = json.loads(path.read_text(encoding="utf-8")) if path else None
-    except OSError as exc:
+    except OSError as error:
         raise CredentialError("service_account_file", f"cannot read {path}: "
-                              f"{exc.strerror}") from None
+                              f"{error.strerror}") from None
     except ValueError:
         raise CredentialError("service_account_file", f"{path} is not JSON") from None
     missing = [key for key in ("client_email", "private_key", "token_uri")

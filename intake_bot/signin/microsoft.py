@@ -54,9 +54,9 @@ class MicrosoftProvider:
             app = self._application()
             app.remove_tokens_for_client()
             result = app.acquire_token_for_client(scopes=[self.settings.scope])
-        except requests.RequestException as exc:
+        except requests.RequestException as error:
             raise SignInError(f"microsoft: token endpoint {self.token_url}: "
-                              f"{describe_http_error(exc)}") from None
+                              f"{describe_http_error(error)}") from None
         if "access_token" not in result:
             raise SignInError(explain_refusal(self.settings, result))
         return Grant(str(result["access_token"]), float(result["expires_in"]))
@@ -93,9 +93,9 @@ def _credential(settings: OAuthSettings) -> str | dict[str, str]:
         return settings.client_secret
     try:
         text = settings.certificate.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as error:
         raise CredentialError("certificate", f"cannot read {settings.certificate}: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
+                              f"{getattr(error, 'strerror', None) or error}") from None
     blocks = {match.group(1): match.group(0) for match in _PEM_BLOCK.finditer(text)}
     key = next((block for kind, block in blocks.items() if kind.endswith("PRIVATE KEY")), None)
     if key is None or "CERTIFICATE" not in blocks:

@@ -18,7 +18,7 @@ from typing import Any
 from intake_bot.clock import utc_text
 from intake_bot.signin.base import OAuthSettings, Provider, SignInError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 #: A token is replaced this long before it expires (or at half its lifetime, if sooner), so
 #: that a login never carries a token that runs out on the way. MSAL uses five minutes too.
@@ -62,7 +62,7 @@ class TokenSource:
         with self._locked() as cache:
             cached = _token_from(cache.get("tokens", {}).get(key), subject)
             if cached is not None and now < cached.renew_at():
-                log.debug("oauth2: reusing the token for %s, valid until %s", subject,
+                logger.debug("oauth2: reusing the token for %s, valid until %s", subject,
                           utc_text(cached.expires_at))
                 return cached
             refresh = self._refresh_token(cache) if self.provider.uses_refresh_token else None
@@ -80,9 +80,9 @@ class TokenSource:
                 "expires_at": utc_text(token.expires_at)}
             self._save(cache)
         if rotated:
-            log.info("oauth2: %s rotated the refresh token; saved in %s", self.provider.name,
+            logger.info("oauth2: %s rotated the refresh token; saved in %s", self.provider.name,
                      self._path)
-        log.info("oauth2: new token from %s for %s, valid until %s", self.provider.name,
+        logger.info("oauth2: new token from %s for %s, valid until %s", self.provider.name,
                  subject, utc_text(token.expires_at))
         return token
 
@@ -94,7 +94,7 @@ class TokenSource:
             if entry is not None and entry.get("access_token") == token.value:
                 del cache["tokens"][key]
                 self._save(cache)
-        log.info("oauth2: the token for %s was refused before it expired; getting a new one",
+        logger.info("oauth2: the token for %s was refused before it expired; getting a new one",
                  token.subject)
 
     def _refresh_token(self, cache: dict[str, Any]) -> str:
@@ -128,9 +128,9 @@ class TokenSource:
             try:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
                 handle = os.open(f"{self._path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as exc:
+            except OSError as error:
                 raise SignInError(f"[oauth2] token_cache: cannot use {self._path}: "
-                                  f"{exc.strerror}") from exc
+                                  f"{error.strerror}") from error
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 yield self._load()
@@ -142,10 +142,10 @@ class TokenSource:
             data = json.loads(self._path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"version": 1}
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as error:
             # Losing it only costs a new token, unless it held a rotated refresh token.
-            log.warning("oauth2: [oauth2] token_cache %s unreadable (%s): starting afresh",
-                        self._path, exc)
+            logger.warning("oauth2: [oauth2] token_cache %s unreadable (%s): starting afresh",
+                        self._path, error)
             return {"version": 1}
         return data if isinstance(data, dict) else {"version": 1}
 
@@ -164,9 +164,9 @@ class TokenSource:
                 os.fsync(folder)
             finally:
                 os.close(folder)
-        except OSError as exc:
-            raise SignInError(f"[oauth2] token_cache: cannot write {self._path}: {exc.strerror}; "
-                              "a rotated refresh token may be lost") from exc
+        except OSError as error:
+            raise SignInError(f"[oauth2] token_cache: cannot write {self._path}: {error.strerror}; "
+                              "a rotated refresh token may be lost") from error
 
 
 def _token_from(entry: Any, subject: str) -> AccessToken | None:

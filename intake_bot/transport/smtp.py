@@ -147,26 +147,26 @@ class SmtpTransport:
             smtp = self._session()
             try:
                 refused = smtp.sendmail(envelope_from, list(recipients), message, options)
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise _recipients_failure(self._where, exc.recipients) from exc
-            except smtplib.SMTPResponseException as exc:
-                if exc.smtp_code != 421:
-                    raise _reply_failure(self._where, exc.smtp_code, exc.smtp_error) from exc
-                dropped: OSError = exc  # 421: the server is closing the connection
-            except smtplib.SMTPNotSupportedError as exc:
+            except smtplib.SMTPRecipientsRefused as error:
+                raise _recipients_failure(self._where, error.recipients) from error
+            except smtplib.SMTPResponseException as error:
+                if error.smtp_code != 421:
+                    raise _reply_failure(self._where, error.smtp_code, error.smtp_error) from error
+                dropped: OSError = error  # 421: the server is closing the connection
+            except smtplib.SMTPNotSupportedError as error:
                 # E.g. a non-ASCII address to a server without SMTPUTF8: retrying will not help.
-                raise PermanentFailure(f"{self._where}: {netsec.describe_error(exc)}") from exc
-            except OSError as exc:  # the connection broke or timed out: no answer came
+                raise PermanentFailure(f"{self._where}: {netsec.describe_error(error)}") from error
+            except OSError as error:  # the connection broke or timed out: no answer came
                 self._drop()
                 if smtp.message_sent:
                     # The server may have queued it: another copy now could be a duplicate.
                     raise PossiblyDelivered(f"{self._where}: no answer after the message was "
-                                            f"sent: {_describe(exc)}") from exc
-                if not isinstance(exc, (smtplib.SMTPServerDisconnected, ConnectionError)):
+                                            f"sent: {_describe(error)}") from error
+                if not isinstance(error, (smtplib.SMTPServerDisconnected, ConnectionError)):
                     # A timeout or other failure mid-message: not sent again at once.
                     raise TemporaryFailure(
-                        f"{self._where}: sending failed: {_describe(exc)}") from exc
-                dropped = exc
+                        f"{self._where}: sending failed: {_describe(error)}") from error
+                dropped = error
             else:
                 if refused:
                     logger.warning(
@@ -227,23 +227,23 @@ class SmtpTransport:
                     self.host, self.port, self._local_hostname or _ehlo_name(),
                     timeout=self._timeout_s,
                 )
-        except OSError as exc:
-            raise ServerUnavailable(f"{self._where}: cannot connect: {_describe(exc)}") from exc
+        except OSError as error:
+            raise ServerUnavailable(f"{self._where}: cannot connect: {_describe(error)}") from error
         try:
             encrypted = self._start_session(smtp)
-        except (netsec.CleartextRefused, SignInError) as exc:
+        except (netsec.CleartextRefused, SignInError) as error:
             smtp.close()
-            raise ServerUnavailable(f"{self._where}: {exc}") from None
-        except smtplib.SMTPAuthenticationError as exc:
-            smtp.close()
-            raise ServerUnavailable(
-                f"{self._where}: login refused for user {self.user!r}: {_describe(exc)}"
-            ) from exc
-        except OSError as exc:
+            raise ServerUnavailable(f"{self._where}: {error}") from None
+        except smtplib.SMTPAuthenticationError as error:
             smtp.close()
             raise ServerUnavailable(
-                f"{self._where}: cannot start a session: {_describe(exc)}"
-            ) from exc
+                f"{self._where}: login refused for user {self.user!r}: {_describe(error)}"
+            ) from error
+        except OSError as error:
+            smtp.close()
+            raise ServerUnavailable(
+                f"{self._where}: cannot start a session: {_describe(error)}"
+            ) from error
         logger.debug("%s: connected (%s)", self._where, "TLS" if encrypted else "clear text")
         if not encrypted:
             self._warn_clear_text(smtp)
