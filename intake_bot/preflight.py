@@ -13,6 +13,7 @@ import datetime as dt
 import os
 from pathlib import Path
 
+from intake_bot.codes import known_codes
 from intake_bot.config import LANGUAGES, Config, ConfigError, Vacancy
 from intake_bot.mailbox import open_mailbox
 from intake_bot.match import normalise
@@ -31,6 +32,7 @@ def preflight(config: Config, now: dt.datetime) -> int:
     check_places(config)
     check_secrets(config)
     check_override_folders(config)
+    check_reason_texts(config)
     return check_templates(config, now)
 
 
@@ -133,3 +135,32 @@ def check_override_folders(config: Config) -> None:
             for inner in sorted(path.iterdir()):
                 if inner.is_dir() and inner.name not in LANGUAGES:
                     raise ConfigError(inner, "", "not a language" + did_you_mean(inner.name, LANGUAGES))
+
+
+REASON_TEXT_FIELDS = ("problem", "fix")
+
+
+def check_reason_texts(config: Config) -> None:
+    """Each ``reasons.toml`` of the override folder stands where notices read it (a language
+    folder) and words only codes this version records, with a ``problem`` and a ``fix``:
+    a misspelt code or field would leave the shipped text in every notice, unnoticed."""
+    folder = config.templates_path
+    if folder is None:
+        return
+    codes = sorted(known_codes())
+    for path in sorted(folder.rglob("reasons.toml")):
+        if path.parent.parent != folder or path.parent.name not in LANGUAGES:
+            raise ConfigError(path, "", "reason texts are read only from a language folder: "
+                              f"move it to {folder / 'en' / 'reasons.toml'} (or fr)")
+        file = TomlFile.read(path)
+        for code, texts in file.data.items():
+            if code not in codes:
+                raise file.error((code,), "not a reason or flag code" + did_you_mean(code, codes))
+            if not isinstance(texts, dict):
+                raise file.error((code,), "must be a table with problem = \"...\" and fix = \"...\"")
+            for field, text in texts.items():
+                if field not in REASON_TEXT_FIELDS:
+                    raise file.error((code, field), "unknown key"
+                                     + did_you_mean(field, REASON_TEXT_FIELDS))
+                if not isinstance(text, str):
+                    raise file.error((code, field), "must be text in quotes")

@@ -160,6 +160,31 @@ def test_a_broken_reason_text_names_its_key_and_line(project):
     assert err == f"intake-bot: error: {path}:2: [late] problem: template syntax error: unexpected '}}'\n"
 
 
+@pytest.mark.parametrize("text, line, problem", [
+    ('[not-pfd]\nproblem = "x"\n', 1, "[not-pfd]: not a reason or flag code (did you mean 'not-pdf'?)"),
+    ('[late]\nproblem = "x"\nfixx = "y"\n', 3, "[late] fixx: unknown key (did you mean 'fix'?)"),
+    ('late = "x"\n', 1, 'late: must be a table with problem = "..." and fix = "..."'),
+    ("[late]\nproblem = 3\n", 2, "[late] problem: must be text in quotes"),
+])
+def test_a_misspelt_reason_text_is_caught(project, text, line, problem):
+    """Else the shipped text would stay in every notice, and nothing would say why."""
+    path = override(project, "en/reasons.toml", text)
+    code, err = check_config(project)
+    assert code == 2 and err == f"intake-bot: error: {path}:{line}: {problem}\n"
+
+
+def test_reason_texts_outside_a_language_folder_are_caught(project):
+    path = override(project, "DRP/en/reasons.toml", '[late]\nproblem = "x"\n')
+    code, err = check_config(project)
+    assert code == 2
+    assert err.startswith(f"intake-bot: error: {path}: reason texts are read only from a language folder")
+
+
+def test_a_sound_reason_text_override_passes(project):
+    override(project, "en/reasons.toml", '[late]\nproblem = "Too late, sorry."\n')
+    assert check_config(project) == (0, "")
+
+
 def test_a_misspelt_override_folder_is_caught(project):
     path = override(project, "DPR/en/acknowledgement.txt.j2", "Subject: x\n")
     code, err = check_config(project)

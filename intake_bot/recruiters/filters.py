@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from intake_bot.codes import known_codes
 from intake_bot.config import Config
 from intake_bot.recruiters.errors import RequestError
 from intake_bot.register import STATUSES, Register
@@ -68,17 +69,6 @@ def check_vacancy(config: Config, register: Register, vacancy_id: str) -> None:
     if not found:
         known = ", ".join(v.id for v in config.vacancies)
         raise RequestError(f"unknown vacancy {vacancy_id!r} (configured: {known})")
-
-
-def known_codes() -> set[str]:
-    """Every reason and flag code this version can record."""
-    from intake_bot.classify import IGNORED_REASONS
-    from intake_bot.match import UNMATCHED_REASONS
-    from intake_bot.pipeline import QUARANTINE_REASON
-    from intake_bot.rules import RULES
-
-    return ({code for rule in RULES for code in rule.codes} | set(IGNORED_REASONS)
-            | set(UNMATCHED_REASONS) | {QUARANTINE_REASON})
 
 
 def check_code(register: Register, kind: str, code: str) -> None:
