@@ -66,6 +66,22 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
     return None
 
 
+def notice_address(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
+    """Where a person's notice goes: the Reply-To they named (RFC 5322, 3.6.2), else the From.
+
+    A Reply-To naming the bot itself (a loop) or a machine that never reads what it gets (a
+    mailer-daemon, a list's robot, a no-reply address) is passed over for the From: a
+    notice sent there would be bounced, discarded, or answered by a machine.
+    """
+    reply_to = message.reply_to or ""
+    local_part = reply_to.rpartition("@")[0]
+    if (not reply_to or reply_to.lower() in own_addresses
+            or any(machine.match(local_part)
+                   for machine in (_BOUNCE_SENDERS, _LIST_SENDERS, _ROBOT_SENDERS))):
+        return message.sender
+    return reply_to
+
+
 def is_own_notice_id(message_id: str, own_addresses: Collection[str]) -> bool:
     """Whether a Message-ID is one the bot gave a notice (``<...intake@DOMAIN>``)."""
     suffixes = {f".{NOTICE_ID_TAG}@{address.rpartition('@')[2]}>" for address in own_addresses}

@@ -520,6 +520,11 @@ class Config:
         """The bare address of ``from``, e.g. ``recruitment@example.org``."""
         return parseaddr(self.from_address)[1]
 
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        """The bot's own addresses, lower case: mail from them is a loop, never answered."""
+        return frozenset({self.from_addr_spec.lower()})
+
     def vacancy(self, vacancy_id: str) -> Vacancy | None:
         """The vacancy with this id, if configured."""
         return next((v for v in self.vacancies if v.id == vacancy_id), None)

@@ -15,7 +15,7 @@ left. The documents left unopened are known by their kind alone
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
 from intake_bot.authres import SenderVerdict, sender_verdict
@@ -93,7 +93,7 @@ def decide(message: ParsedMessage, received_at: dt.datetime, config: Config,
     :func:`unpacked`), the message's own by default: they are what is scanned, what the
     rules judge and what is filed.
     """
-    own = {config.from_addr_spec.lower()}
+    own = config.own_addresses
     robot = classify(message, own)
     if robot:
         return Decision(status="ignored", reasons=(robot,),
@@ -152,7 +152,7 @@ def _inspected(application: Application, attachments: tuple[Attachment, ...],
                    out_of_time=any(not d.info.inspected for d in documents))
 
 
-def bounced_notices(message: ParsedMessage, own: set[str]) -> tuple[DeliveryFailure, ...]:
+def bounced_notices(message: ParsedMessage, own: Collection[str]) -> tuple[DeliveryFailure, ...]:
     """The bot's own notices that a bounce reports undeliverable, each with its diagnostic.
 
     The RFC 3464 report is read first; a bounce without one (a plain-text bounce quoting

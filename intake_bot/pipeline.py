@@ -41,6 +41,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal, NamedTuple
 
 from intake_bot.archive import Archive
+from intake_bot.classify import notice_address
 from intake_bot.clock import Clock, Monotonic, TimeBudget, now_utc, utc_text
 from intake_bot.config import Config, ConfigError
 from intake_bot.decide import Decision, Inspector, decide, unpacked
@@ -379,7 +380,8 @@ class Intake:
             message_id=parsed.message_id, sender=parsed.sender,
             sender_name=parsed.sender_name,
             # Reply-To is followed only for an authenticated From (when that is checked).
-            reply_to=parsed.sender if decision.notice_skipped else parsed.reply_to or parsed.sender,
+            reply_to=(parsed.sender if decision.notice_skipped
+                      else notice_address(parsed, self.config.own_addresses)),
             subject=parsed.subject, vacancy_id=vacancy.id if vacancy else None,
             reasons=decision.reasons, flags=decision.flags, documents=prepared.documents,
             mailbox_key=item.key, language=decision.languages[0] if decision.notice else None,
@@ -390,9 +392,7 @@ class Intake:
 
     def _facts(self, prepared: Prepared, parsed: ParsedMessage,
                decision: Decision) -> NoticeFacts:
-        recipient = parsed.reply_to or parsed.sender
-        if not recipient or recipient.lower() == self.config.from_addr_spec.lower():
-            recipient = parsed.sender
+        recipient = notice_address(parsed, self.config.own_addresses)
         documents = decision.documents
         return NoticeFacts(
             kind=decision.notice or "", languages=decision.languages,

@@ -277,6 +277,18 @@ def test_notice_goes_to_reply_to_and_injection_adds_no_header(project):
     assert b"\nBcc:" not in raw_notice
 
 
+@pytest.mark.parametrize("reply_to", ["MAILER-DAEMON@example.net", "postmaster@example.net",
+                                      "no-reply@example.net", "jobs-request@lists.example.net",
+                                      "Recruitment@Example.org"])
+def test_a_reply_to_naming_a_machine_or_the_bot_is_passed_over_for_the_from(project, reply_to):
+    """A notice there would bounce, vanish or loop; the person who wrote is the From."""
+    project.deliver(pdf_application(headers={"Reply-To": reply_to}), ON_TIME)
+    run_cycle(project.config)
+    [notice] = notices(project)
+    assert notice["To"] == "alice@example.net"
+    assert rows(project)[0]["reply_to"] == "alice@example.net"
+
+
 def test_the_daily_cap_counts_one_mailbox_whatever_its_case_and_tag(make_project):
     project = make_project(extra="[notices]\nmax_per_address_per_day = 2\n")
     for index, sender in enumerate(["Alice+1@Example.NET", "alice+2@example.net",
