@@ -1,12 +1,13 @@
 """A big register: the recruiters' commands beside ``sqlite-utils query --csv`` on the same rows.
 
 Grows a register of the shipped configuration to N submissions (realistic rows for the
-reference vacancy DRP and a few others, inserted with ``insert_all`` in one transaction,
-about 100,000 rows/s), then runs, alternating, each recruiter command as its own process
-and ``sqlite-utils query ... --csv`` selecting the same rows, and prints their times and
-peak RSS side by side, with the ratio the issue bounds (at most 1.5 times sqlite-utils'
-time, under 100 MB). Then ``register stats`` and the browser view's first pages (the
-Applications list and a candidate card) served by the real ``intake-bot review``.
+reference vacancy DRP and a few others, and the notice each was sent, inserted with
+``insert_all`` in one transaction), then runs, alternating, each recruiter command as its
+own process and ``sqlite-utils query ... --csv`` selecting the same rows, and prints their
+times and peak RSS side by side, with the ratio the issue bounds (at most 1.5 times
+sqlite-utils' time, under 100 MB). Then ``register stats`` and the browser view's first
+pages (the Applications list and a candidate card) served by the real ``intake-bot
+review``.
 
 A script, not a test: ``python bench/register_scale.py [--submissions N] [--runs K]
 [--keep DIR]``. Prints a human summary and, as its last line, one JSON object. Network
@@ -68,6 +69,7 @@ def grow(register_path: Path, count: int, seed: int = 7) -> float:
     db = Database(str(register_path))
     with db.atomic():  # one transaction: sqlite-utils' own would commit every chunk
         db["submissions"].insert_all(_rows(count, seed), batch_size=2000)
+        db["replies"].insert_all(_replies(db, seed), batch_size=2000)
     db.close()
     return time.perf_counter() - started
 
@@ -115,6 +117,33 @@ def _rows(count: int, seed: int) -> Iterator[dict[str, Any]]:
             "notice_skipped": None, "superseded_by": None, "error": None,
             "moved_to": "Processed", "purged_at": None,
         }
+
+
+#: (status, share, last_error): what became of the notices.
+NOTICE_OUTCOMES = [("sent", 0.985, None),
+                   ("bounced", 0.01, "550 5.1.1 <x@example.net>: Recipient address rejected"),
+                   ("failed", 0.005, "554 5.7.1 refused")]
+NOTICE_BYTES = 3_000  # a notice as the register keeps it, both languages
+
+
+def _replies(db: Database, seed: int) -> Iterator[dict[str, Any]]:
+    """One notice per submission owed one, as the pipeline queues them."""
+    rng = random.Random(seed)
+    content = b"x" * NOTICE_BYTES
+    kinds = {"accepted": "acknowledgement", "rejected": "rejection", "unmatched": "unmatched",
+             "superseded": "acknowledgement"}
+    for number, status, sender, registered in db.execute(
+            "SELECT id, status, sender, registered_at FROM submissions ORDER BY id"):
+        if status not in kinds:
+            continue
+        outcome, error = rng.choices([o[::2] for o in NOTICE_OUTCOMES],
+                                     [o[1] for o in NOTICE_OUTCOMES])[0]
+        yield {"id": number, "submission_id": number, "kind": kinds[status],
+               "recipient": sender, "recipient_key": sender,
+               "recipient_domain": sender.rpartition("@")[2],
+               "message_id": f"<{number}.{seed}.intake@example.org>", "status": outcome,
+               "attempts": 1, "last_error": error, "sent_at": registered,
+               "created_at": registered, "subject": "Your application", "content": content}
 
 
 @dataclass(frozen=True)
@@ -222,7 +251,7 @@ def main() -> None:
         register = root / "var" / "register.db"
         if not register.exists():
             seconds = grow(register, args.submissions)
-            print(f"grew {args.submissions:,} submissions in {seconds:.1f} s "
+            print(f"grew {args.submissions:,} submissions and their notices in {seconds:.1f} s "
                   f"({register.stat().st_size / 1e6:,.0f} MB)")
         results: dict[str, Any] = {"submissions": args.submissions, "pairs": {}}
         print(f"\n{'command':<34} {'ours s':>7} {'MB':>6}   {'sqlite-utils s':>14} {'MB':>6}"

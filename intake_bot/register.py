@@ -38,7 +38,9 @@ HOUR = dt.timedelta(hours=1)
 
 # A column of a submission's latest notice, as a correlated subquery (the replies_submission
 # index serves it).
-_LATEST_NOTICE = ("(SELECT {} FROM replies WHERE replies.submission_id = submissions.id "
+#: SQL for a column of a submission's latest notice (``.format("status")``), in a query
+#: whose submissions are named ``submissions``.
+LATEST_NOTICE = ("(SELECT {} FROM replies WHERE replies.submission_id = submissions.id "
                   "ORDER BY replies.id DESC LIMIT 1)")
 
 
@@ -418,7 +420,7 @@ class Register:
         where: list[str] = []
         params: list[Any] = []
         if unreached:
-            where.append(f"{_LATEST_NOTICE.format('status')} IN "
+            where.append(f"{LATEST_NOTICE.format('status')} IN "
                          f"({', '.join('?' for _ in UNREACHED)})")
             params.extend(UNREACHED)
         for column, value in (("vacancy_id", vacancy), ("status", status)):
@@ -434,8 +436,8 @@ class Register:
             if moment is not None:
                 where.append(condition)
                 params.append(utc_text(moment))
-        sql = (f"SELECT *, {_LATEST_NOTICE.format('status')} AS notice_status, "
-               f"{_LATEST_NOTICE.format('last_error')} AS notice_error FROM submissions"
+        sql = (f"SELECT *, {LATEST_NOTICE.format('status')} AS notice_status, "
+               f"{LATEST_NOTICE.format('last_error')} AS notice_error FROM submissions"
                if unreached else "SELECT * FROM submissions")
         if where:
             sql += " WHERE " + " AND ".join(where)

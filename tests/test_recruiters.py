@@ -8,6 +8,7 @@ import json
 import re
 import shlex
 import shutil
+import sqlite3
 import stat
 import sys
 
@@ -149,6 +150,22 @@ def test_export_history_has_every_submission(filled):
     rows = read_csv(result.stdout_bytes, ";")
     assert [row["Reference"] for row in rows] == [f"DRP-000{n}" for n in range(1, 7)]
     assert rows[0]["Status"] == "superseded" and rows[0]["Superseded by"] == "4"
+
+
+def test_export_says_whether_each_candidate_was_told(tmp_path):
+    """A bounced or failed notice never reached the candidate; recruiters see it per row."""
+    project = fill(tmp_path)
+    with sqlite3.connect(project.config.register_path) as db:
+        db.execute("UPDATE replies SET status = 'bounced' WHERE submission_id = "
+                   "(SELECT id FROM submissions WHERE reference = 'DRP-0003')")
+        db.execute("DELETE FROM replies WHERE submission_id = "
+                   "(SELECT id FROM submissions WHERE reference = 'DRP-0004')")
+        db.execute("UPDATE submissions SET notice_skipped = 'cap' WHERE reference = 'DRP-0004'")
+    result = run_cli("--config", str(project.config_path), "register", "export",
+                     "--vacancy", "DRP", "--output", "-")
+    notice = {row["Reference"]: row["Notice"] for row in read_csv(result.stdout_bytes)}
+    assert notice == {"DRP-0002": "sent", "DRP-0003": "bounced", "DRP-0004": "not sent: cap",
+                      "DRP-0005": "sent", "DRP-0006": "sent"}
 
 
 def test_export_as_json(filled):

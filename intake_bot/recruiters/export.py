@@ -24,7 +24,7 @@ from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.config import Config
 from intake_bot.localtime import LocalTimes
 from intake_bot.recruiters.filters import check_vacancy
-from intake_bot.register import Register
+from intake_bot.register import LATEST_NOTICE, Register
 
 BOM = "\ufeff"
 #: A cell starting with one of these is a formula to a spreadsheet (CSV injection).
@@ -41,6 +41,9 @@ COLUMNS = (
     ("Subject", "subject"),
     ("Reasons", "(SELECT group_concat(value, ', ') FROM json_each(reasons))"),
     ("Flags", "(SELECT group_concat(value, ', ') FROM json_each(flags))"),
+    # Whether the candidate was told: the latest notice's status (a bounced or failed one
+    # never reached them), or why none was sent.
+    ("Notice", f"COALESCE({LATEST_NOTICE.format('status')}, 'not sent: ' || notice_skipped)"),
     ("Document", "document_name"),
     ("Type", "document_type"),
     ("Pages", "document_pages"),
@@ -90,7 +93,8 @@ def export_rows(config: Config, register: Register, vacancy_id: str, history: bo
                          for _, sql in COLUMNS)
     where = "" if history else "WHERE pick = 1"
     cursor = register.db.execute(
-        f"SELECT {selected} FROM ({_CANDIDATES}) {where} ORDER BY received_at, id", [vacancy_id])
+        f"SELECT {selected} FROM ({_CANDIDATES}) AS submissions {where} "
+        "ORDER BY received_at, id", [vacancy_id])
     local = LocalTimes(zone)
     rows = ((*row[:RECEIVED], local.text(row[RECEIVED]), *row[RECEIVED + 1:]) for row in cursor)
     return Export([name.format(zone=zone.key) for name, _ in COLUMNS], rows)
