@@ -146,12 +146,17 @@ def make_private_dirs(folder: Path) -> None:
     """Create a folder (and its missing parents) readable by the owner only.
 
     ``mkdir(parents=True)`` would give the parents it creates the umask's mode (often
-    0755), so each missing folder is made on its own; existing parents are left alone.
+    0755), so each missing folder is made on its own. A folder that exists is left as it
+    is, the named one too: it is the operator's (``/tmp``, a shared ``/srv/data``), and
+    making it owner-only would lock out whoever else uses it.
     """
-    missing = [folder, *(parent for parent in folder.parents if not parent.exists())]
+    missing = [path for path in (folder, *folder.parents) if not path.exists()]
     for path in reversed(missing):
-        path.mkdir(exist_ok=True, mode=FOLDER_MODE)
-        path.chmod(FOLDER_MODE)
+        try:
+            path.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:  # made meanwhile by another process: theirs to set
+            continue
+        path.chmod(FOLDER_MODE)  # mkdir's mode passes through the umask
 
 
 def fsync_dir(folder: Path) -> None:

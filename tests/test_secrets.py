@@ -94,10 +94,23 @@ def test_register_and_documents_are_owner_only_whatever_the_umask(project):
             assert {p.name: mode(p) for p in files} == {p.name: 0o600 for p in files}
         finally:
             register.close()
-        assert mode(config.register_path.parent) == 0o700
         tree = [config.documents_path, *config.documents_path.rglob("*")]
         assert len(tree) > 4
         assert {str(p): mode(p) for p in tree} == {
             str(p): 0o700 if p.is_dir() else 0o600 for p in tree}
     finally:
         os.umask(previous)
+
+
+def test_a_folder_that_exists_keeps_its_mode(tmp_path):
+    """The register's folder may be the operator's (a shared /srv/data, or /tmp): made
+    owner-only, it would lock out everyone else who uses it. The files are owner-only."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    register = Register(shared / "deeper" / "register.db")
+    register.close()
+    assert mode(shared) == 0o1777
+    assert mode(shared / "deeper") == 0o700 and mode(shared / "deeper" / "register.db") == 0o600
+    Register(shared / "register.db").close()
+    assert mode(shared) == 0o1777 and mode(shared / "register.db") == 0o600
