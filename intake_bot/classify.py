@@ -32,6 +32,8 @@ _ROBOT_HEADERS = ("x-autoreply", "x-autorespond", "x-autoresponder", "x-auto-rep
                   # message a rule merely redirects keeps its own headers, without it.
                   "x-ms-exchange-generated-message-source")
 _ANGLE_BRACKETED = re.compile(r"<[^<>\s]+>")
+#: Outlook separates X-Auto-Response-Suppress values with commas; other writers use ";" or spaces.
+_TOKEN_SEPARATORS = re.compile(r"[,;\s]+")
 #: Outlook's recall request, as Exchange Online sends it across the Internet: a plain
 #: message "Recall: <subject>" stamped with these (older Exchange sends the request's
 #: message class, IPM.Outlook.Recall, inside a winmail.dat instead).
@@ -108,8 +110,9 @@ def _is_own_notice(message: ParsedMessage, own_addresses: Collection[str]) -> bo
 
 
 def _is_bounce(message: ParsedMessage, local_part: str) -> bool:
+    # The top Return-Path is the one the delivering server wrote (RFC 5321 4.4).
     return_path = message.header("return-path")
-    null_return_path = return_path is not None and return_path.strip() in ("<>", "", "< >")
+    null_return_path = return_path is not None and "".join(_uncommented(return_path).split()) in ("<>", "")
     return (null_return_path or bool(_BOUNCE_SENDERS.match(local_part))
             or message.content_type in _REPORT_TYPES
             or any(part in _REPORT_TYPES for part in message.parts))
@@ -140,19 +143,43 @@ def _is_rule_reply(message: ParsedMessage, sender: str) -> bool:
 
 
 def _is_mailing_list(message: ParsedMessage, local_part: str) -> bool:
-    precedence = (message.header("precedence") or "").strip().lower()
-    return (precedence == "list" or any(name.startswith("list-") for name in message.headers)
+    return ("list" in _field_values(message, "precedence")
+            or any(name.startswith("list-") for name in message.headers)
             or bool(_LIST_SENDERS.match(local_part)))
 
 
 def _is_auto_submitted(message: ParsedMessage, sender: str, local_part: str) -> bool:
-    auto_submitted = (message.header("auto-submitted") or "no").strip().lower()
-    precedence = (message.header("precedence") or "").strip().lower()
-    suppress = {token.strip().lower()
-                for token in (message.header("x-auto-response-suppress") or "").split(",")}
-    return (auto_submitted.split(";")[0].strip() not in ("no", "")
-            or precedence in ("bulk", "junk", "auto_reply")
+    # RFC 3834 5.1: a keyword, then optional "; parameter=value"s.
+    keywords = {value.split(";")[0].strip() for value in _field_values(message, "auto-submitted")}
+    suppress = {token for value in _field_values(message, "x-auto-response-suppress")
+                for token in _TOKEN_SEPARATORS.split(value)}
+    return (bool(keywords - {"no", ""})
+            or bool(_field_values(message, "precedence") & {"bulk", "junk", "auto_reply"})
             or bool(suppress & {"all", "oof", "autoreply"})
             or any(name in message.headers for name in _ROBOT_HEADERS)
             or _is_rule_reply(message, sender)
             or bool(_ROBOT_SENDERS.match(local_part)))
+
+
+def _field_values(message: ParsedMessage, name: str) -> set[str]:
+    """Every value of a header, lower case and without its comments.
+
+    RFC 3834 and RFC 5322 let a sender write ``Auto-Submitted: no (sent by hand)`` or
+    ``Precedence: bulk (newsletter)``; and a message that carries a field twice (a robot's
+    own header beside one a relay kept) is a robot's if any of them says so.
+    """
+    return {" ".join(_uncommented(value).split()).lower() for value in message.headers.get(name, [])}
+
+
+def _uncommented(value: str) -> str:
+    """``value`` without its (nested) RFC 5322 comments, in one pass."""
+    kept: list[str] = []
+    depth = 0
+    for char in value:
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif not depth:
+            kept.append(char)
+    return "".join(kept)

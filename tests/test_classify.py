@@ -40,6 +40,35 @@ def test_robot_headers(headers, reason):
     assert classify_with(headers) == reason
 
 
+def with_fields(*fields: tuple[str, str]) -> bytes:
+    """A person's message carrying ``fields`` as written, a field twice included."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields)
+    return (f"From: Alice <alice@example.net>\r\nSubject: Officer\r\nMessage-ID: <a@example.net>"
+            f"\r\n{head}\r\nhello\r\n").encode()
+
+
+@pytest.mark.parametrize("fields, reason", [
+    # RFC 3834 5.1 and RFC 5322 3.2.2: comments around the keyword change nothing
+    ([("Auto-Submitted", "no (sent by hand)")], None),
+    ([("Auto-Submitted", "(a person) No")], None),
+    ([("Auto-Submitted", "auto-replied (vacation)")], "auto-submitted"),
+    ([("Precedence", "bulk (newsletter)")], "auto-submitted"),
+    ([("Precedence", "List (announce)")], "mailing-list"),
+    ([("Return-Path", "<> (null sender)")], "bounce"),
+    # a field written twice: any robot's value wins
+    ([("Auto-Submitted", "no"), ("Auto-Submitted", "auto-generated")], "auto-submitted"),
+    ([("Precedence", "first-class"), ("Precedence", "junk")], "auto-submitted"),
+    # the top Return-Path is the delivering server's
+    ([("Return-Path", "<alice@example.net>"), ("Return-Path", "<>")], None),
+    # X-Auto-Response-Suppress as other writers separate it
+    ([("X-Auto-Response-Suppress", "DR; OOF")], "auto-submitted"),
+    ([("X-Auto-Response-Suppress", "DR OOF")], "auto-submitted"),
+    ([("X-Auto-Response-Suppress", "RN, NRN")], None),
+])
+def test_fields_as_senders_write_them(fields, reason):
+    assert classify_with(raw=with_fields(*fields)) == reason
+
+
 @pytest.mark.parametrize("sender, reason", [
     ("MAILER-DAEMON@mx.example.net", "bounce"),
     ("Mail Delivery System <postmaster@example.net>", "bounce"),
