@@ -466,7 +466,7 @@ class Intake:
     def _send(self, reply: dict[str, Any], now: dt.datetime) -> Outcome:
         """Send one claimed notice; returns what became of it."""
         try:
-            self.transport.send(reply["content"], self.config.from_addr_spec,
+            self.transport.send(self.register.reply_content(reply["id"]), self.config.from_addr_spec,
                                 [reply["recipient"]])
         except PermanentFailure as error:
             self.register.mark_attempt_failed(reply["id"], str(error), True, None)

@@ -38,6 +38,8 @@ HOUR = dt.timedelta(hours=1)
 
 # A column of a submission's latest notice, as a correlated subquery (the replies_submission
 # index serves it).
+#: What sending a notice reads of it, its content apart.
+_DUE_FIELDS = "id, submission_id, kind, recipient, recipient_domain, message_id, status, attempts"
 #: SQL for a column of a submission's latest notice (``.format("status")``), in a query
 #: whose submissions are named ``submissions``.
 LATEST_NOTICE = ("(SELECT {} FROM replies WHERE replies.submission_id = submissions.id "
@@ -445,19 +447,28 @@ class Register:
         return self.db.execute(sql, params)
 
     def pending_replies(self, now: dt.datetime, reply_id: int | None = None) -> list[dict[str, Any]]:
-        """Notices due for sending (pending, and past their back-off time)."""
+        """Notices due for sending (pending, and past their back-off time), without their
+        content (:meth:`reply_content`): after an outage thousands may be due at once."""
         if reply_id is not None:
-            return list(self.db.query("SELECT * FROM replies WHERE id = ? AND status != 'sent'",
-                                      [reply_id]))
+            return list(self.db.query(f"SELECT {_DUE_FIELDS} FROM replies "
+                                      "WHERE id = ? AND status != 'sent'", [reply_id]))
         return list(self.db.query(
-            "SELECT * FROM replies WHERE status = 'pending' AND "
+            f"SELECT {_DUE_FIELDS} FROM replies WHERE status = 'pending' AND "
             "(next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id", [utc_text(now)]))
 
     def pending_replies_of(self, submission_id: int, now: dt.datetime) -> list[dict[str, Any]]:
-        """A submission's notices due for sending (pending, and past their back-off time)."""
+        """A submission's notices due for sending, as :meth:`pending_replies` gives them."""
         return list(self.db.query(
-            "SELECT * FROM replies WHERE submission_id = ? AND status = 'pending' AND "
-            "(next_attempt_at IS NULL OR next_attempt_at <= ?)", [submission_id, utc_text(now)]))
+            f"SELECT {_DUE_FIELDS} FROM replies WHERE submission_id = ? AND status = 'pending' "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?)",
+            [submission_id, utc_text(now)]))
+
+    def reply_content(self, reply_id: int) -> bytes:
+        """The bytes of a notice, as they go out."""
+        row = self.db.execute("SELECT content FROM replies WHERE id = ?", [reply_id]).fetchone()
+        if row is None:
+            raise RegisterError(f"{self.path}: no notice {reply_id}")
+        return bytes(row[0])
 
     # -- writing ---------------------------------------------------------------------
 
