@@ -381,7 +381,8 @@ VACANCY = Section((
     Setting("deadline", Deadline(), None,
             "local time of `timezone`: `\"2026-06-12T23:59\"` covers the whole minute "
             "(`23:59:59` is on time), `\"…T23:59:30\"` the whole second, `\"2026-06-12\"` the "
-            "whole day. Required for `email` vacancies; an `e-recruitment` vacancy may have none"),
+            "whole day. Optional: a vacancy without one is open until it is removed, and its "
+            "notices name no date"),
     Setting("timezone", Zone(), None,
             "an IANA zone such as `Europe/Brussels`; daylight-saving changes are handled. "
             "Required with a deadline; a vacancy without one may leave it out (UTC)"),
@@ -649,8 +650,6 @@ def _vacancy(file: TomlFile, where: tuple[str | int, ...], values: dict[str, Any
     if values["deadline"] is not None:
         deadline, span = values["deadline"]
         closes_at = (deadline.replace(tzinfo=zone) + span).astimezone(dt.UTC)
-    elif values["channel"] == "email":
-        raise file.error((*where, "deadline"), "missing (required for vacancies that take e-mail)")
     if values["channel"] == "e-recruitment" and not values["apply_url"]:
         raise file.error((*where, "apply_url"), "required when channel is 'e-recruitment'")
     checks = values["checks"]

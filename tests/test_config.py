@@ -56,7 +56,6 @@ def test_deadline_covers_the_whole_minute_and_respects_dst(make_project):
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\n'
      'timezone = "Mars/Olympus"\n', "timezone"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "12 June 2026"\ntimezone = "UTC"\n', "deadline"),
-    ('[[vacancy]]\nid = "X"\ntitle = "X"\ntimezone = "UTC"\n', "deadline"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
      '[vacancy.attachments]\ntypes = ["exe"]\n', "types"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'

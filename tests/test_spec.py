@@ -651,6 +651,59 @@ def test_an_e_recruitment_vacancy_as_the_specification_writes_it_needs_no_deadli
         notices(project)[0].get_content())
 
 
+#: The vacancy of "Vacancy rules beyond the attachment count", as the specification writes
+#: it: an e-mail vacancy with neither deadline nor zone.
+SPEC_RULES_VACANCY = """
+[[vacancy]]
+id = "PASP"
+title = "Assistant, Committee Secretariat"
+channel = "email"             # or "e-recruitment": an e-mailed application gets `wrong-channel`
+apply_url = "https://..."     # where an e-recruitment vacancy takes applications (quoted in the notice)
+next_steps = "Only shortlisted candidates will be contacted."
+resubmission = "latest"       # or "first"
+[vacancy.attachments]
+types = ["pdf"]               # among pdf, docx, doc, odt, recognised by content
+count = 1                     # or min_count / max_count
+max_bytes = 10_000_000
+max_pages = 10                # PDF pages                      -> too-many-pages
+max_words = 500               # words in a Word/ODF body       -> too-many-words
+filename_must_contain = ["PASP0016", "Key challenges"]  # case-insensitive -> bad-filename
+[vacancy.checks]              # each "reject", "flag" or "off" (default "off")
+letter = "flag"               # no letter of application        -> missing-letter
+cv = "flag"                   # no CV                            -> missing-cv
+nationality = "flag"          # the CV states no nationality     -> missing-nationality
+references = "flag"           # fewer than min_references referees with contact details -> too-few-references
+min_references = 3
+eligibility = "flag"          # no stated nationality is eligible -> not-member-national
+eligible = "nato"             # "nato" (the 32 member states) or a list of country names
+"""
+
+
+def test_an_e_mail_vacancy_as_the_specification_writes_it_is_open_without_a_deadline(
+        make_project):
+    """No deadline: never late, and no notice names a date it does not have."""
+    project = make_project(SPEC_RULES_VACANCY + SG_VACANCY, NO_HOURLY_CAP)
+    assert "PASP: Assistant, Committee Secretariat" in cli(project, "check-config").stdout
+    essay = [("PASP0016 Key challenges.pdf", make_application_pdf(references=2), PDF)]
+    project.deliver(application(subject="Assistant, Committee Secretariat", sender="a@example.net",
+                                attachments=essay), ON_TIME)
+    project.deliver(application(subject="Assistant, Committee Secretariat", sender="b@example.net",
+                                attachments=essay * 2), brussels("2026-11-20T10:00:00"))
+    project.deliver(application(subject="Job application", sender="c@example.net"), ON_TIME)
+    run_once(project)
+    assert {row["sender"]: outcome(row) for row in rows(project)} == {
+        "a@example.net": ("accepted", [], ["too-few-references"]),
+        "b@example.net": ("rejected", ["multiple-attachments"], []),  # months later, not late
+        "c@example.net": ("unmatched", ["unknown-vacancy"], [])}
+    by_recipient = {str(notice["To"]): notice.get_content() for notice in notices(project)}
+    flagged, rejection, unmatched = (by_recipient[f"{name}@example.net"] for name in "abc")
+    assert "you may send a complete application; your latest" in flagged
+    assert "You may send a corrected application." in rejection
+    assert "  Assistant, Committee Secretariat\n  Secretary General\n" in unmatched
+    assert all("deadline" not in text and "until" not in text.replace(
+        "applications until 28 February 2027", "") for text in (flagged, rejection))
+
+
 def test_a_deadline_without_its_zone_is_one_line_naming_the_key(make_project):
     project = make_project(SG_VACANCY.replace('timezone = "Europe/Brussels"\n', ""))
     result = cli(project, "check-config")
