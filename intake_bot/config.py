@@ -350,7 +350,8 @@ ATTACHMENTS = Section((
     Setting("max_pages", Integer(1), None, "most pages in a PDF"),
     Setting("max_words", Integer(1), None, "most words in a Word or ODF document's body"),
     Setting("filename_must_contain", Texts(), (),
-            "words every document's file name must contain (case-insensitive)"),
+            "words every document's file name must contain, blind to case, accents and the "
+            "separators between words (`PASP0016_Key-challenges.docx` contains `Key challenges`)"),
 ))
 
 CHECKS = Section((

@@ -72,6 +72,14 @@ def test_types_other_than_pdf_give_wrong_type_and_limits(drp):
     assert check(replace(good, info=replace(good.info, words=501))) == ["too-many-words"]
     assert check(replace(good, name="essay.docx")) == ["bad-filename"]
     assert check(replace(good, name=None)) == ["bad-filename"]
+    # Words as candidates write them in file names: "_" or "-" for spaces, accents dropped.
+    assert check(replace(good, name="PASP0016_Key_challenges.docx")) == []
+    assert check(replace(good, name="pasp0016-key-challenges_v2.docx")) == []
+    assert check(replace(good, name="PASP0016_KeyChallenges.docx")) == ["bad-filename"]
+    accented = replace(essay, attachments=replace(essay.attachments,
+                                                  filename_must_contain=("Défis clés",)))
+    unaccented = replace(good, name="defis_cles.docx")
+    assert apply_rules(Application(accented, ON_TIME, (unaccented,)))[0] == []
     assert check(pdf(name="PASP0016 key challenges.pdf")) == ["wrong-type"]
     pages = replace(drp, attachments=AttachmentPolicy(max_pages=2))
     assert apply_rules(Application(pages, ON_TIME, (pdf(pages=3),)))[0] == ["too-many-pages"]

@@ -131,6 +131,7 @@ def test_the_acknowledgement_says_what_was_not_found_and_until_when(make_project
     ("pasp0016 - KEY CHALLENGES.odt", make_odt(["essay " * 300]), []),
     ("PASP0016 Key challenges.doc", make_doc(["essay " * 200]), []),
     ("my essay.docx", make_docx(["essay " * 100]), ["bad-filename"]),
+    ("PASP0016_Key_challenges.docx", make_docx(["essay " * 100]), []),
     ("PASP0016 Key challenges.pdf", make_application_pdf(), ["wrong-type"]),
 ])
 def test_essay_rules(make_project, name, document, reasons):
