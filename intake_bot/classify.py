@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+from intake_bot.addresses import fold_address
 from intake_bot.parse import ParsedMessage
 
 #: The reason codes of ignored messages.
@@ -46,10 +47,12 @@ _TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
     """The ``ignored`` reason for a message from a machine, or None for a person.
 
-    ``own_addresses`` are the bot's own addresses (lower case): mail from them is a loop.
+    ``own_addresses`` are the bot's own addresses: mail from them, in any case and with any
+    ``+tag`` (``recruitment+jobs@example.org``, which reaches the same mailbox), is a loop.
     """
     sender = (message.sender or "").lower()
     local_part = sender.rpartition("@")[0]
+    own = {fold_address(address) for address in own_addresses}
     if _is_bounce(message, local_part):
         return "bounce"
     if _is_mailing_list(message, local_part):
@@ -61,7 +64,7 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
     if not sender:
         return "no-sender"
     return_path = _ANGLE_BRACKETED.findall(message.header("return-path") or "")
-    if sender in own_addresses or any(p.strip("<>").lower() in own_addresses for p in return_path):
+    if fold_address(sender) in own or any(fold_address(p.strip("<>")) in own for p in return_path):
         return "own-address"
     if _is_own_notice(message, own_addresses):
         return "own-notice"
@@ -77,7 +80,7 @@ def notice_address(message: ParsedMessage, own_addresses: Collection[str] = ()) 
     """
     reply_to = message.reply_to or ""
     local_part = reply_to.rpartition("@")[0]
-    if (not reply_to or reply_to.lower() in own_addresses
+    if (not reply_to or fold_address(reply_to) in {fold_address(a) for a in own_addresses}
             or any(machine.match(local_part)
                    for machine in (_BOUNCE_SENDERS, _LIST_SENDERS, _ROBOT_SENDERS))):
         return message.sender

@@ -10,6 +10,7 @@ instead of a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -522,10 +523,20 @@ class Config:
         """The bare address of ``from``, e.g. ``recruitment@example.org``."""
         return parseaddr(self.from_address)[1]
 
-    @property
+    @functools.cached_property
     def own_addresses(self) -> frozenset[str]:
-        """The bot's own addresses, lower case: mail from them is a loop, never answered."""
-        return frozenset({self.from_addr_spec.lower()})
+        """The bot's own addresses, lower case: mail from them is a loop, never answered.
+
+        Its ``from``, and the user of the mailbox and SMTP URLs when that is an address (a
+        hosted mailbox signs in as ``applications@example.org``: the very address
+        candidates write to, and a message from it is the mailbox's own).
+        """
+        from intake_bot.netsec import parse_server_url
+
+        users = {parse_server_url(url, SERVER_PORTS).user or "" for url in
+                 (self.mailbox_url, self.smtp_url) if not url.startswith(("maildir:", "outbox:"))}
+        return frozenset({self.from_addr_spec.lower()}
+                         | {user.lower() for user in users if "@" in user})
 
     def vacancy(self, vacancy_id: str) -> Vacancy | None:
         """The vacancy with this id, if configured."""

@@ -79,6 +79,7 @@ def test_fields_as_senders_write_them(fields, reason):
     ("no-reply@example.com", "auto-submitted"),
     ("noreply@example.com", "auto-submitted"),
     ("NATO PA Recruitment <recruitment@example.org>", "own-address"),
+    ("RECRUITMENT+jobs@Example.org", "own-address"),
     ("not an address", "no-sender"),
     ("", "no-sender"),
 ])
@@ -97,3 +98,17 @@ def test_delivery_status_report_is_a_bounce():
 def test_message_without_from_has_no_sender():
     raw = b"Subject: Officer\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n"
     assert classify_with(raw=raw) == "no-sender"
+
+
+def test_the_mailbox_and_smtp_users_that_are_addresses_are_the_bots_own(make_project):
+    project = make_project()
+    text = project.config_path.read_text(encoding="utf-8")
+    project.config_path.write_text(text.replace(
+        'url = "maildir:../var/mailbox"',
+        'url = "imaps://Applications@example.org@outlook.office365.com/INBOX"').replace(
+        'url = "outbox:../var/outbox"', 'url = "smtp://relay@example.org@smtp.example.org:587"'),
+        encoding="utf-8")
+    own = project.config.own_addresses
+    assert own == {"recruitment@example.org", "applications@example.org", "relay@example.org"}
+    for sender in ("applications@example.org", "Relay+x@example.org"):
+        assert classify(parse_message(application(sender=sender)), own) == "own-address"
