@@ -33,6 +33,8 @@ from intake_bot.settings import TomlFile, decode_utf8
 
 LANGUAGE_SEPARATOR = "\n\n" + "-" * 60 + "\n\n"
 _MESSAGE_ID = re.compile(r"^<[^<>\s\"]{1,500}>$")
+#: The candidate's thread is quoted in a notice's References up to this many Message-IDs.
+MAX_THREAD_IDS = 10
 _COUNTRY_LISTS = {"nato": ("the 32 NATO member countries", "des 32 pays membres de l'OTAN")}
 
 
@@ -58,6 +60,8 @@ class NoticeFacts:
     received_at: dt.datetime
     in_reply_to: str | None
     vacancy: Vacancy | None = None
+    #: The Message-IDs the candidate's message itself referred to (its thread, oldest first).
+    thread: Sequence[str] = ()
     reasons: Sequence[str] = ()
     flags: Sequence[str] = ()
     document_name: str | None = None
@@ -246,7 +250,14 @@ class Notices:
             NOTICE_ID_TAG, domain=self.config.from_addr_spec.rpartition("@")[2] or None))
         if facts.in_reply_to and _MESSAGE_ID.match(facts.in_reply_to):
             _set_plain(message, "In-Reply-To", facts.in_reply_to)
-            _set_plain(message, "References", facts.in_reply_to)
+            # The candidate's thread, then their message (RFC 5322, 3.6.4), so that their
+            # client files the notice with the conversation; the first and the most recent
+            # ids are kept of a long thread, as RFC 5322 leaves trimming to the writer.
+            thread = [mid for mid in dict.fromkeys(facts.thread)
+                      if _MESSAGE_ID.match(mid) and mid != facts.in_reply_to]
+            if len(thread) > MAX_THREAD_IDS:
+                thread = thread[:1] + thread[1 - MAX_THREAD_IDS:]
+            _set_plain(message, "References", " ".join((*thread, facts.in_reply_to)))
         _set_plain(message, "Auto-Submitted", "auto-replied")
         _set_plain(message, "X-Auto-Response-Suppress", "All")
         message.set_content(body)

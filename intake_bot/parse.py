@@ -68,6 +68,7 @@ _FEED_BYTES = 64 * 1024
 MAX_BODY_CHARS = 20_000
 MAX_NAME_CHARS = 150
 
+_ANGLE_ID = re.compile(r"<[^<>\s\"]{1,500}>")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _CID = re.compile(r"""cid:([^"'\s)>]+)""", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]*>")
@@ -110,6 +111,16 @@ class ParsedMessage:
         """The first value of a header, or None."""
         values = self.headers.get(name.lower())
         return values[0] if values else None
+
+    @property
+    def thread(self) -> tuple[str, ...]:
+        """The Message-IDs of the thread this message continues, oldest first: its
+        ``References``, else its ``In-Reply-To`` (RFC 5322, 3.6.4), for a reply to extend."""
+        for name in ("references", "in-reply-to"):
+            found = tuple(_ANGLE_ID.findall(self.header(name) or ""))
+            if found:
+                return found
+        return ()
 
 
 def clean_text(value: str, limit: int | None = None) -> str:

@@ -398,7 +398,7 @@ class Intake:
             kind=decision.notice or "", languages=decision.languages,
             recipient=recipient or "", candidate_name=parsed.sender_name,
             subject=parsed.subject, received_at=prepared.received_at,
-            in_reply_to=parsed.message_id, vacancy=decision.vacancy,
+            in_reply_to=parsed.message_id, thread=parsed.thread, vacancy=decision.vacancy,
             reasons=decision.reasons, flags=told_to_candidate(decision.flags),
             document_name=documents[0].name if documents else None,
             document_pages=documents[0].info.pages if documents else None,

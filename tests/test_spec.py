@@ -1059,6 +1059,23 @@ def test_every_notice_carries_the_headers_that_stop_loops_and_thread_the_reply(r
     assert len(ids) == len(answered) and not ids & {e["row"]["message_id"] for e in answered}
 
 
+THREAD = [f"<{n}.thread@example.net>" for n in range(14)]
+
+
+@pytest.mark.parametrize(("headers", "earlier"), [
+    ({}, []),
+    ({"In-Reply-To": THREAD[1]}, THREAD[1:2]),
+    ({"In-Reply-To": THREAD[1], "References": f"{THREAD[0]} {THREAD[1]}"}, THREAD[:2]),
+    ({"References": " ".join(THREAD)}, THREAD[:1] + THREAD[-9:]),  # a long thread, trimmed
+], ids=["a new message", "a reply", "a reply in a thread", "a long thread"])
+def test_a_notice_continues_the_candidates_thread(project, headers, earlier):
+    project.deliver(pdf_application(headers=headers, message_id="<mine@example.net>"), ON_TIME)
+    run_once(project)
+    [notice] = notices(project)
+    assert notice["In-Reply-To"] == "<mine@example.net>"
+    assert notice["References"].split() == [*earlier, "<mine@example.net>"]
+
+
 def test_notices_are_in_the_vacancys_languages_alone(make_project):
     french_only = DRP_VACANCY.replace('languages = ["en", "fr"]', 'languages = ["fr"]')
     project = make_project(french_only + SG_VACANCY)  # SG: English alone
