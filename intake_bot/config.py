@@ -181,7 +181,7 @@ class Countries(Kind):
             if value != "nato":
                 raise Invalid("must be \"nato\" or a list of country names")
             return "nato"
-        return Texts().read(value, base)
+        return Texts(what="country", required=True).read(value, base)
 
 
 @dataclass(frozen=True)
@@ -345,7 +345,7 @@ ATTACHMENTS = Section((
             "at least this many, instead of `count`; alone, with no upper limit"),
     Setting("max_count", Integer(0), None,
             "at most this many, instead of `count`; alone, at least one"),
-    Setting("types", Texts(DOCUMENT_TYPES, "type"), ("pdf",),
+    Setting("types", Texts(DOCUMENT_TYPES, "type", required=True), ("pdf",),
             "accepted types among `pdf`, `docx`, `doc`, `odt`, recognised by content"),
     Setting("max_bytes", Integer(1), 10_000_000, "largest document, in bytes"),
     Setting("max_pages", Integer(1), None, "most pages in a PDF"),
@@ -388,7 +388,7 @@ VACANCY = Section((
     Setting("timezone", Zone(), None,
             "an IANA zone such as `Europe/Brussels`; daylight-saving changes are handled. "
             "Required with a deadline; a vacancy without one may leave it out (UTC)"),
-    Setting("languages", Texts(LANGUAGES, "language"), ("en",),
+    Setting("languages", Texts(LANGUAGES, "language", required=True), ("en",),
             "`en` and/or `fr`: every notice carries each, the candidate's language first"),
     Setting("channel", Choice(("email", "e-recruitment")), "email",
             "`email` or `e-recruitment`"),

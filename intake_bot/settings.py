@@ -121,16 +121,20 @@ class Text(Kind):
 
 @dataclass(frozen=True)
 class Texts(Kind):
-    """A list of non-empty strings (a lone string is a list of one); optionally from a set."""
+    """A list of non-empty strings (a lone string is a list of one); optionally from a set,
+    and optionally never empty (a list that would make the key mean "nothing")."""
 
     choices: tuple[str, ...] = ()
     what: str = "value"
+    required: bool = False
 
     def read(self, value: Any, base: Path) -> tuple[str, ...]:
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise Invalid("must be a list of strings")
+        if self.required and not value:
+            raise Invalid(f"must name at least one {self.what}")
         texts = tuple(v.strip() for v in value)
         for text in texts:
             if self.choices and text not in self.choices:

@@ -60,6 +60,14 @@ def test_deadline_covers_the_whole_minute_and_respects_dst(make_project):
      '[vacancy.attachments]\ntypes = ["exe"]\n', "types"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
      '[vacancy.checks]\nletter = "maybe"\n', "letter"),
+    # An empty list would make the vacancy take no document, answer in no language, or find
+    # every candidate ineligible: a mistake, not a choice.
+    ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
+     '[vacancy.attachments]\ntypes = []\n', "types: must name at least one type"),
+    ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
+     'languages = []\n', "languages: must name at least one language"),
+    ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
+     '[vacancy.checks]\neligible = []\n', "eligible: must name at least one country"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
      '[vacancy.attachments]\nmax_bytes = "big"\n', "max_bytes"),
     ('[[vacancy]]\nid = "X"\ntitle = "X"\ndeadline = "2026-01-01T10:00"\ntimezone = "UTC"\n'
