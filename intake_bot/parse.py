@@ -300,6 +300,8 @@ def _decoded_headers(message: Message) -> dict[str, list[str]]:
 
 
 def _all_values(message: Message, name: str) -> list[object]:
+    if name.lower() in _VERBATIM:
+        return [value for key, value in message.raw_items() if key.lower() == name.lower()]
     try:
         return list(message.get_all(name, []))
     except Exception:  # a header that policy.default cannot even build: keep its raw text
@@ -347,6 +349,13 @@ def _usable_address(addr: str) -> bool:
     local, at, domain = addr.rpartition("@")
     return bool(at and local and "." in domain and " " not in addr and len(addr) <= 254
                 and not any(c in addr for c in "<>,;\"\\"))
+
+
+#: Headers read as the message holds them, encoded words undecoded. RFC 8601's grammar has
+#: none, and a receiving server that removes the incoming Authentication-Results naming it
+#: (RFC 8601 section 5) leaves ``=?utf-8?q?mx.example.org=3B_dmarc=3Dpass?=`` in place:
+#: decoded, that would be a verdict of ours no server wrote.
+_VERBATIM = frozenset({"authentication-results"})
 
 
 class _OverCap(Exception):
@@ -398,10 +407,13 @@ class _ParseOnce(_Bounded):
     ``policy.default`` parses a header again on every access, and finding a part's type,
     disposition, file name and charset reads its Content-Type up to five times. A header
     the policy cannot build stays text, so reading it fails, and is handled, as before.
+    A header read verbatim (:data:`_VERBATIM`) stays the text it came as.
     """
 
     def header_source_parse(self, sourcelines: list[str]) -> tuple[str, Any]:
         name, value = super().header_source_parse(sourcelines)
+        if name.lower() in _VERBATIM:
+            return name, value
         try:
             return name, self.header_fetch_parse(name, value)
         except Exception:  # noqa: BLE001 - left for the readers' own fallbacks

@@ -142,6 +142,11 @@ OUR_FAIL = "mx.example.org; spf=fail smtp.mailfrom=example.net; dmarc=fail heade
 OUR_PASS = "mx.example.org; spf=pass smtp.mailfrom=example.net; dmarc=pass header.from=example.net"
 THEIR_PASS = "mx.evil.example; dkim=pass header.d=example.net; dmarc=pass header.from=example.net"
 THEIR_FAIL = "mx.evil.example; dmarc=fail header.from=example.net"
+OUR_NO_VERDICT = "mx.example.org; spf=softfail smtp.mailfrom=example.net; dmarc=none"
+#: A pass naming our server inside an encoded word: an MX that removes incoming headers
+#: naming it (RFC 8601 section 5) reads no authserv-id there and leaves it in place.
+FORGED_ENCODED = "=?utf-8?q?mx.example.org=3B_dmarc=3Dpass_header.from=3Dexample.net?="
+OUR_PASS_FOLDED = OUR_PASS.replace("; ", ";\n\t")
 
 
 @pytest.mark.parametrize(("results", "answered"), [
@@ -151,6 +156,9 @@ THEIR_FAIL = "mx.evil.example; dmarc=fail header.from=example.net"
     ([OUR_FAIL, OUR_PASS.replace("spf=pass smtp.mailfrom=example.net; ", "")], False),
     ([OUR_PASS], True),
     ([OUR_PASS, THEIR_FAIL], True),
+    ([OUR_NO_VERDICT, FORGED_ENCODED], False),  # encoded words are not decoded here
+    ([FORGED_ENCODED], False),
+    ([OUR_PASS_FOLDED], True),  # folded over lines, as servers write long ones
 ])
 def test_only_a_from_our_server_authenticated_is_answered(served, results, answered):
     project, dovecot, sink = served
