@@ -7,7 +7,7 @@ message that may be a candidate's application.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from intake_bot.addresses import fold_address
 from intake_bot.parse import ParsedMessage
@@ -53,9 +53,14 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
     sender = (message.sender or "").lower()
     local_part = sender.rpartition("@")[0]
     own = {fold_address(address) for address in own_addresses}
-    if _is_bounce(message, local_part):
+    # RFC 5230 4.6 knows system senders by the envelope sender, which the delivering server
+    # wrote into Return-Path: a list robot may keep its poster's From.
+    envelope = [path.strip("<>").lower()
+                for path in _ANGLE_BRACKETED.findall(message.header("return-path") or "")]
+    system_parts = (local_part, *(path.rpartition("@")[0] or path for path in envelope))
+    if _is_bounce(message, system_parts):
         return "bounce"
-    if _is_mailing_list(message, local_part):
+    if _is_mailing_list(message, system_parts):
         return "mailing-list"
     if _is_recall(message):
         return "recall"
@@ -63,8 +68,7 @@ def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str
         return "auto-submitted"
     if not sender:
         return "no-sender"
-    return_path = _ANGLE_BRACKETED.findall(message.header("return-path") or "")
-    if fold_address(sender) in own or any(fold_address(p.strip("<>")) in own for p in return_path):
+    if fold_address(sender) in own or any(fold_address(path) in own for path in envelope):
         return "own-address"
     if _is_own_notice(message, own_addresses):
         return "own-notice"
@@ -112,11 +116,11 @@ def _is_own_notice(message: ParsedMessage, own_addresses: Collection[str]) -> bo
     return replies_to_notice and message.complete and not message.attachments
 
 
-def _is_bounce(message: ParsedMessage, local_part: str) -> bool:
+def _is_bounce(message: ParsedMessage, local_parts: Sequence[str]) -> bool:
     # The top Return-Path is the one the delivering server wrote (RFC 5321 4.4).
     return_path = message.header("return-path")
     null_return_path = return_path is not None and "".join(_uncommented(return_path).split()) in ("<>", "")
-    return (null_return_path or bool(_BOUNCE_SENDERS.match(local_part))
+    return (null_return_path or any(_BOUNCE_SENDERS.match(part) for part in local_parts)
             or message.content_type in _REPORT_TYPES
             or any(part in _REPORT_TYPES for part in message.parts))
 
@@ -145,10 +149,10 @@ def _is_rule_reply(message: ParsedMessage, sender: str) -> bool:
     return bool(sender) and sender in {address.strip(" <>") for address in loop.split(",")}
 
 
-def _is_mailing_list(message: ParsedMessage, local_part: str) -> bool:
+def _is_mailing_list(message: ParsedMessage, local_parts: Sequence[str]) -> bool:
     return ("list" in _field_values(message, "precedence")
             or any(name.startswith("list-") for name in message.headers)
-            or bool(_LIST_SENDERS.match(local_part)))
+            or any(_LIST_SENDERS.match(part) for part in local_parts))
 
 
 def _is_auto_submitted(message: ParsedMessage, sender: str, local_part: str) -> bool:

@@ -60,6 +60,12 @@ def with_fields(*fields: tuple[str, str]) -> bytes:
     ([("Precedence", "first-class"), ("Precedence", "junk")], "auto-submitted"),
     # the top Return-Path is the delivering server's
     ([("Return-Path", "<alice@example.net>"), ("Return-Path", "<>")], None),
+    # RFC 5230 4.6: system senders by their envelope address, whatever the From says
+    ([("Return-Path", "<owner-jobs@lists.example.org>")], "mailing-list"),
+    ([("Return-Path", "<jobs-request@lists.example.org>")], "mailing-list"),
+    ([("Return-Path", "<LISTSERV@lists.example.org>")], "mailing-list"),
+    ([("Return-Path", "<MAILER-DAEMON@mx.example.net>")], "bounce"),
+    ([("Return-Path", "<MAILER-DAEMON>")], "bounce"),
     # X-Auto-Response-Suppress as other writers separate it
     ([("X-Auto-Response-Suppress", "DR; OOF")], "auto-submitted"),
     ([("X-Auto-Response-Suppress", "DR OOF")], "auto-submitted"),
