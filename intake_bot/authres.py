@@ -127,7 +127,7 @@ def _aligned_identity(result: MethodResult, domain: str) -> str | None:
     else:
         return None
     for candidate in candidates:
-        identity = fold_domain(candidate)
+        identity = fold_domain(candidate.strip().strip("<>"))  # also <user@domain>, as in a path
         if identity and _aligned(identity, domain):
             return identity
     return None

@@ -89,6 +89,8 @@ def test_no_authserv_id_is_nothing_to_trust(value: str) -> None:
      "example.net", True, "dkim=pass for mail.example.net"),
     (["mx.example.org; dkim=pass header.i=alice@news.example.net"], "example.net", True,
      "dkim=pass for news.example.net"),
+    (["mx.example.org; spf=pass smtp.mailfrom=<alice@example.net>"], "example.net", True,
+     "spf=pass for example.net"),
     (["mx.example.org; spf=pass smtp.mailfrom=evil.example; dkim=pass header.d=evil.example"],
      "example.net", False, "neither SPF nor DKIM passed for example.net"),
     (["mx.example.org; spf=pass smtp.mailfrom=net"], "example.net", False, "neither"),
