@@ -113,6 +113,21 @@ class ClamdAddress(Kind):
 
 
 @dataclass(frozen=True)
+class AuthservId(Kind):
+    """One name, as a server writes it before the first ``;`` of its Authentication-Results
+    (RFC 8601 2.5), e.g. ``mx.example.org``: a value with a space, ``;`` or ``=`` could
+    never match one, and no sender would ever count as authenticated."""
+
+    def read(self, value: Any, base: Path) -> str:
+        name = Text().read(value, base)
+        if any(char.isspace() or char in ';=()",@' for char in name):
+            raise Invalid(f"{name!r} is not one name: give what your receiving server writes "
+                          "before the first ';' of its Authentication-Results, e.g. "
+                          "mx.example.org")
+        return name
+
+
+@dataclass(frozen=True)
 class Address(Kind):
     """An e-mail address, with or without a display name: ``Name <user@example.org>``."""
 
@@ -288,7 +303,7 @@ NOTICES = Section((
     Setting("max_per_hour", Integer(1), 500,
             "at most this many notices sent in an hour in all; past it a notice waits, "
             "`pending`, until a place frees up"),
-    Setting("authserv_id", Text(), None,
+    Setting("authserv_id", AuthservId(), None,
             "the authserv-id of your receiving server's `Authentication-Results` headers, "
             "e.g. `mx.example.org`: only a From it authenticated is answered, and only then "
             "is `Reply-To` followed; absent: senders are not checked (see [answering "

@@ -100,6 +100,23 @@ def test_config_mistakes_name_file_and_key(make_project, old, new, key):
     assert key in str(raised.value)
 
 
+@pytest.mark.parametrize("value", [
+    "mx.example.org; dmarc=pass", "mx.example.org 1", "applications@example.org", '"mx"'])
+def test_an_authserv_id_that_no_header_could_name_is_one_line(make_project, value):
+    project = make_project(extra=f"[notices]\nauthserv_id = '{value}'\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(project.config_path)
+    message = str(raised.value)
+    assert "[notices] authserv_id" in message and "not one name" in message
+    assert "\n" not in message
+
+
+def test_an_authserv_id_with_a_job_id_or_in_capitals_is_one_name(make_project):
+    for value in ("MX.Example.org", "mx.example.org/3A9F61C1"):
+        project = make_project(extra=f"[notices]\nauthserv_id = '{value}'\n")
+        assert load_config(project.config_path).authserv_id == value
+
+
 @pytest.mark.parametrize("old, new, expected", [
     ('leter = "reject"', None, ':24: [[vacancy]] DRP.checks leter: unknown key (did you mean \'letter\'?)'),
     ('count = 1', 'max_page = 2', ':20: [[vacancy]] DRP.attachments max_page: unknown key '
