@@ -26,6 +26,7 @@ it returns (see :mod:`intake_bot.bounces`).
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import re
 import secrets
@@ -36,6 +37,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from typing import Any
+from urllib.parse import unquote
 
 from intake_bot import bounces, smime
 from intake_bot.bounces import DeliveryFailure
@@ -543,6 +545,38 @@ def _signed_content(part: Message, content_type: str, defects: list[str]) -> Mes
         return None
 
 
+def _base64_message(part: Message, payload: object, encoded: _EncodedRuns,
+                    defects: list[str]) -> Message | None:
+    """The message inside a ``message/rfc822`` part sent base64-encoded, parsed; else None.
+
+    RFC 2046 (5.2.1) allows only 7bit, 8bit or binary there, but some clients encode it all
+    the same (Python's ``add_attachment`` of a message's bytes does), and the standard
+    parser then reads the base64 text as a message with no header: the application
+    forwarded inside would be lost. Parsed like opaque signed content: within the caps.
+    """
+    if _content_type(part) not in ("message/rfc822", "message/global"):
+        return None
+    try:
+        cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    except Exception:
+        return None
+    if cte != "base64" or not isinstance(payload, list) or len(payload) != 1 \
+            or not isinstance(payload[0], Message):
+        return None
+    text = payload[0]
+    encoded.restore(text)
+    body = text.get_payload()
+    if text.keys() or not isinstance(body, str):  # a header: the message was not encoded
+        return None
+    try:
+        return _parse_bytes(base64.b64decode(body.encode("ascii", "ignore")), part.policy)
+    except _OverCap:
+        defects.append("TooManyParts")
+    except ValueError:  # not base64 after all
+        defects.append("UndecodableForwardedMessage")
+    return None
+
+
 def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iterator[_Leaf]:
     """Every non-multipart part with whether it lives in a multipart/related, bounded.
 
@@ -555,6 +589,10 @@ def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iter
             defects.append("NestingTooDeep")
             continue
         payload = part.get_payload() if part.is_multipart() else None
+        forwarded = _base64_message(part, payload, encoded, defects)
+        if forwarded is not None:  # a forwarded message its client base64-encoded
+            stack.append((forwarded, depth + 1, related))
+            continue
         if isinstance(payload, list):
             in_related = related or _content_type(part) == "multipart/related"
             stack.extend((child, depth + 1, in_related) for child in reversed(payload)
@@ -626,7 +664,8 @@ def _referenced_cids(leaves: list[_Leaf]) -> set[str]:
     cids: set[str] = set()
     for leaf in leaves:
         if leaf.content_type == "text/html" and leaf.body_text:
-            cids |= {cid.strip().lower() for cid in _CID.findall(_text_of(leaf.part))}
+            # A cid: URL is the Content-ID %-encoded (RFC 2392): "cid:logo%40example.org".
+            cids |= {unquote(cid).strip().lower() for cid in _CID.findall(_text_of(leaf.part))}
     return cids
 
 

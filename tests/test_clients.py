@@ -110,6 +110,17 @@ def test_a_forwarded_application_counts_as_attached():
     assert [(a.filename, a.data) for a in parsed.attachments] == [("Application.pdf", PDF)]
 
 
+def test_a_forwarded_application_base64_encoded_counts_as_attached():
+    # RFC 2046 wants message/rfc822 unencoded; Python's add_attachment of a message's bytes
+    # (and some webmail) base64-encodes it all the same.
+    forwarded = application(attachments=[("Application.pdf", PDF, "application/pdf")])
+    raw = application(attachments=[("Fwd.eml", forwarded, "message/rfc822")])
+    assert b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64" in raw
+    parsed = parse_message(raw)
+    assert [(a.filename, a.data) for a in parsed.attachments] == [("Application.pdf", PDF)]
+    assert "Please find my application attached." in parsed.body_text
+
+
 def test_winmail_dat_gives_the_files_inside_with_their_own_names():
     raw = clients.outlook_rich_text([("CV José Martin.pdf", PDF), ("Lettre.pdf", b"%PDF-1.4")])
     [winmail] = parse_message(raw).attachments

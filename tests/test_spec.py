@@ -566,6 +566,11 @@ SHAPES = [
     pytest.param(_multipart("mixed", [
         BODY, _part(DOCX, _CV, 'Content-Disposition: attachment; filename="CV.docx"')], "named"),
         "CV.docx", id="a PDF named .docx and declared a Word document"),
+    pytest.param(_multipart("mixed", [
+        _multipart("alternative", [BODY, _html(LOGO_CID.replace("@", "%40"))], "alt"),
+        CV_ATTACHED, _part('image/png; name="logo.png"', PNG, f"Content-ID: <{LOGO_CID}>",
+                           'Content-Disposition: attachment; filename="logo.png"')], "pct"),
+        "CV.pdf", id="a logo the HTML shows by a %-encoded cid: URL (RFC 2392)"),
     pytest.param(CV_ATTACHED, "CV.pdf", id="a PDF that is the whole message"),
     pytest.param(_multipart("related", [
         _html("cv"), _part("application/pdf", _CV, "Content-ID: <cv>",
