@@ -6,8 +6,10 @@ Exim, Exchange, Microsoft 365 and Gmail send: a human-readable part, a
 failed``, ``Status: 5.1.1``, ``Diagnostic-Code: smtp; 550 5.1.1 ...``) and the returned
 message, whole (``message/rfc822``) or its header section only (``text/rfc822-headers``).
 Older or simpler mailers send plain text with a copy of the message's headers in the
-body; :func:`failures_in_text` reads those. Either way the returned message is named by
-its ``Message-ID`` header, the only thing that ties a bounce to a notice the bot sent.
+body; :func:`failures_in_text` reads those. Some gateways return the message as a part
+of a plain ``multipart/mixed``; :func:`returned_without_report` reads those. Either way
+the returned message is named by its ``Message-ID`` header, the only thing that ties a
+bounce to a notice the bot sent.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ MAX_REPORT_PARTS = 20
 #: A diagnostic is kept to this many characters (it goes into ``replies.last_error``).
 MAX_DIAGNOSTIC_CHARS = 500
 
-# A Message-ID field at the start of a line: a quoted header section, not a DKIM signature's
-# ``h=...:message-id:...`` list, which mentions the name mid-line.
-_MESSAGE_ID_FIELD = re.compile(r"^message-id:[ \t]*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
+# A Message-ID field at the start of a line, its value maybe folded onto the next, the
+# line maybe indented or quoted with ">" as some mailers quote the returned headers: a
+# quoted header section, not a DKIM signature's ``h=...:message-id:...`` list, which
+# mentions the name mid-line and never before an angle bracket.
+_MESSAGE_ID_FIELD = re.compile(r"^[ \t>]*message-id:\s*(<[^<>\s]{1,500}>)",
+                               re.IGNORECASE | re.MULTILINE)
 # An SMTP reply with an enhanced status code, as bounces quote it: "550 5.1.1 <x>: unknown".
 _SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b[^\n]*")
 _FIELD_TYPE = re.compile(r"^\s*[a-z0-9-]+\s*;\s*", re.IGNORECASE)
@@ -69,6 +74,24 @@ def read_report(message: Message) -> tuple[DeliveryFailure, ...]:
     return tuple(failures)
 
 
+def returned_without_report(message: Message) -> tuple[DeliveryFailure, ...]:
+    """The failure a bounce with no RFC 3464 report states by returning the message itself.
+
+    Some mailers and gateways answer with a ``multipart/mixed``: their own text, and the
+    message returned as a ``message/rfc822`` (or its headers as ``text/rfc822-headers``)
+    part. The diagnostic is the first SMTP reply their text quotes, else a generic phrase.
+    """
+    if message.get_content_maintype() != "multipart" or _find_report(message) is not None:
+        return ()
+    parts = [part for part in _children(message)[:MAX_REPORT_PARTS] if isinstance(part, Message)]
+    message_id = next(filter(None, map(_returned_message_id, parts)), None)
+    if message_id is None:
+        return ()
+    text = next((_payload_text(part) for part in parts
+                 if part.get_content_type() == "text/plain"), "")
+    return (DeliveryFailure(message_id, None, _quoted_reply(text)),)
+
+
 def failures_in_text(text: str) -> tuple[DeliveryFailure, ...]:
     """The failure a plain-text bounce describes, read from the copy of the message it quotes.
 
@@ -79,9 +102,13 @@ def failures_in_text(text: str) -> tuple[DeliveryFailure, ...]:
     found = _MESSAGE_ID_FIELD.search(text)
     if found is None:
         return ()
+    return (DeliveryFailure(found.group(1), None, _quoted_reply(text)),)
+
+
+def _quoted_reply(text: str) -> str:
+    """The first SMTP reply with an enhanced status code that ``text`` quotes, else a phrase."""
     reply = _SMTP_REPLY.search(text)
-    diagnostic = _one_line(reply.group(0)) if reply else "delivery failed (no SMTP reply quoted)"
-    return (DeliveryFailure(found.group(1), None, diagnostic),)
+    return _one_line(reply.group(0)) if reply else "delivery failed (no SMTP reply quoted)"
 
 
 def _find_report(message: Message) -> Message | None:

@@ -727,7 +727,7 @@ def _is_contact_card(leaf: _Leaf, data: bytes) -> bool:
 def _delivery_failures(message: Message, defects: list[str]) -> tuple[DeliveryFailure, ...]:
     """What a delivery-status report says about the message it returns (see :mod:`bounces`)."""
     try:
-        return bounces.read_report(message)
+        return bounces.read_report(message) or bounces.returned_without_report(message)
     except Exception:  # noqa: BLE001 - a broken report is still a bounce, just not tied to a notice
         defects.append("UnreadableDeliveryReport")
         return ()

@@ -201,8 +201,29 @@ def test_a_plain_text_bounce_is_read_from_the_headers_it_quotes():
     assert failure.diagnostic == "550 5.1.1 <gone@example.net>: mailbox unavailable"
 
 
+@pytest.mark.parametrize("quoted", [
+    "Message-ID: <a@b>", "message-id:\n <a@b>", "   Message-Id: <a@b>", "> Message-ID: <a@b>",
+], ids=["as sent", "folded", "indented", "quoted with >"])
+def test_a_plain_text_bounce_finds_the_message_id_however_it_quotes_the_headers(quoted):
+    text = f"550 5.1.1 no such user\n\n  From: x@example.org\n{quoted}\n  Subject: y\n"
+    assert [f.message_id for f in failures_in_text(text)] == ["<a@b>"]
+
+
+def test_a_bounce_with_no_report_that_returns_the_message_names_the_notice():
+    bounce = (b"Return-Path: <>\r\nFrom: postmaster@gateway.example.net\r\n"
+              b"To: recruitment@example.org\r\nSubject: Undeliverable\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+              b"Content-Type: text/plain\r\n\r\nDelivery failed: 550 5.1.1 user unknown\r\n"
+              b"--b\r\nContent-Type: message/rfc822\r\n\r\n" + NOTICE + b"\r\n--b--\r\n")
+    parsed = parse_message(bounce)
+    assert classify(parsed, OWN) == "bounce"
+    [failure] = bounced_notices(parsed, OWN)
+    assert (failure.message_id, failure.diagnostic) == (NOTICE_ID, "550 5.1.1 user unknown")
+
+
 def test_a_dkim_signature_naming_message_id_is_not_the_message_id():
-    text = "Original message headers:\n h=from:to:message-id:date;\nMessage-ID: <a@b>\n"
+    text = ("Original message headers:\n h=from:to:\n message-id:date;\n"
+            "Message-ID: <a@b>\n")
     assert [f.message_id for f in failures_in_text(text)] == ["<a@b>"]
 
 
