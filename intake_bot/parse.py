@@ -483,9 +483,10 @@ class _Leaf:
     filename: str | None  # sanitised for display
     body_text: bool  # the message's own text, not an attachment
     encrypted: bool = False  # content encrypted for its recipient: nobody else can read it
+    signature: bool = False  # the second part of a multipart/signed (RFC 1847)
 
 
-def _leaf(part: Message, related: bool) -> _Leaf:
+def _leaf(part: Message, related: bool, signature: bool) -> _Leaf:
     content_type = _content_type(part)
     filename = _filename(part)
     try:
@@ -495,7 +496,8 @@ def _leaf(part: Message, related: bool) -> _Leaf:
     body_text = (content_type in ("text/plain", "text/html")
                  and disposition != "attachment" and filename is None
                  and not _is_document(_decoded(part)))
-    return _Leaf(part, related, content_type, filename, body_text, _is_encrypted(part, content_type))
+    return _Leaf(part, related, content_type, filename, body_text,
+                 _is_encrypted(part, content_type), signature)
 
 
 def _is_document(data: bytes) -> bool:
@@ -583,6 +585,7 @@ def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iter
     Each comes with its payload restored to the message's own text (see :class:`_EncodedRuns`).
     """
     stack: list[tuple[Message, int, bool]] = [(message, 0, False)]
+    signatures: set[int] = set()  # the parts that sign a multipart/signed, by identity
     while stack:
         part, depth, related = stack.pop()
         if depth > MAX_DEPTH:
@@ -595,6 +598,8 @@ def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iter
             continue
         if isinstance(payload, list):
             in_related = related or _content_type(part) == "multipart/related"
+            if _content_type(part) == "multipart/signed" and len(payload) == 2:
+                signatures.add(id(payload[1]))
             stack.extend((child, depth + 1, in_related) for child in reversed(payload)
                          if isinstance(child, Message))
         else:
@@ -603,7 +608,7 @@ def _leaves(message: Message, defects: list[str], encoded: _EncodedRuns) -> Iter
             if content is not None:  # opaque S/MIME: judged on the content it signs
                 stack.append((content, depth + 1, related))
                 continue
-            yield _leaf(part, related)
+            yield _leaf(part, related, id(part) in signatures)
 
 
 def _decoded(part: Message) -> bytes:
@@ -684,7 +689,11 @@ def _attachments(leaves: list[_Leaf], cids: set[str], defects: list[str]) -> lis
         if leaf.content_type in smime.PKCS7_MIME_TYPES and _smime_kind(leaf.part) == "other":
             continue  # certificates only, or compressed data: no document of the candidate's
         data = _decoded(leaf.part)
-        if _is_shown_inline(leaf, data, cids) or _is_contact_card(leaf, data):
+        if (_is_shown_inline(leaf, data, cids) or _is_contact_card(leaf, data)
+                or (leaf.signature and sniff(data) == "other")):
+            # A multipart/signed's second part is its signature whatever its declared type
+            # (a gateway may relabel smime.p7s application/octet-stream); a document there
+            # would still be one.
             continue
         if not data and not leaf.filename:
             defects.append("EmptyPart")

@@ -86,7 +86,14 @@ def test_thunderbirds_vcard_leaves_one_attachment():
     assert len(parse_message(clients.thunderbird(PDF, vcard=True)).attachments) == 1
 
 
-@pytest.mark.parametrize("build", [clients.outlook_signed, clients.outlook_opaque_signed])
+def _signature_relabelled(pdf: bytes) -> bytes:
+    """A clear-signed message whose smime.p7s a gateway relabelled application/octet-stream."""
+    raw = clients.outlook_signed(pdf)
+    return raw.replace(b"application/x-pkcs7-signature; name", b"application/octet-stream; name")
+
+
+@pytest.mark.parametrize("build", [clients.outlook_signed, clients.outlook_opaque_signed,
+                                   _signature_relabelled])
 def test_a_signed_message_is_judged_on_its_content(build):
     parsed = parse_message(build(PDF))
     assert [(a.filename, a.data) for a in parsed.attachments] == [("Application.pdf", PDF)]
