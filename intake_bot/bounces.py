@@ -32,6 +32,10 @@ _MESSAGE_ID_FIELD = re.compile(r"^[ \t>]*message-id:\s*(<[^<>\s]{1,500}>)",
                                re.IGNORECASE | re.MULTILINE)
 # An SMTP reply with an enhanced status code, as bounces quote it: "550 5.1.1 <x>: unknown".
 _SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b[^\n]*")
+#: The report's fields: RFC 3464's, and RFC 6533's in UTF-8, which a server sends about a
+#: message that went out over SMTPUTF8 (a notice to a non-ASCII address).
+_STATUS_TYPES = ("message/delivery-status", "message/global-delivery-status")
+_BLANK_LINE = re.compile(r"\r?\n[ \t]*\r?\n")
 _FIELD_TYPE = re.compile(r"^\s*[a-z0-9-]+\s*;\s*", re.IGNORECASE)
 
 
@@ -56,9 +60,8 @@ def read_report(message: Message) -> tuple[DeliveryFailure, ...]:
         return ()
     parts = [part for part in _children(report)[:MAX_REPORT_PARTS] if isinstance(part, Message)]
     message_id = next(filter(None, map(_returned_message_id, parts)), None)
-    status_parts = [part for part in parts if part.get_content_type() == "message/delivery-status"]
-    blocks = [block for part in status_parts for block in _children(part)
-              if isinstance(block, Message)]
+    status_parts = [part for part in parts if part.get_content_type() in _STATUS_TYPES]
+    blocks = [block for part in status_parts for block in _status_blocks(part)]
     if message_id is None:
         # Gmail names the message in the report's own fields as well.
         message_id = next(filter(None, (_angle_id(block.get("x-original-message-id"))
@@ -124,14 +127,30 @@ def _children(part: Message) -> list[object]:
     return list(payload) if isinstance(payload, list) else []
 
 
+def _status_blocks(part: Message) -> list[Message]:
+    """The field blocks of a status part: the message's, then one per recipient.
+
+    The standard parser splits ``message/delivery-status`` into blocks itself, but reads
+    the UTF-8 form (``message/global-delivery-status``) as one message: the first block
+    its header section, the recipients' blocks its body, split here.
+    """
+    children = [child for child in _children(part) if isinstance(child, Message)]
+    if part.get_content_type() == "message/delivery-status" or len(children) != 1:
+        return children
+    text = _payload_text(children[0])  # RFC 6533 fields are UTF-8
+    return children + [HeaderParser().parsestr(chunk, headersonly=True)
+                       for chunk in _BLANK_LINE.split(text.strip())[:MAX_REPORT_PARTS]
+                       if chunk.strip()]
+
+
 def _returned_message_id(part: Message) -> str | None:
     """The Message-ID of the returned message or of its returned header section."""
     content_type = part.get_content_type()
-    if content_type in ("message/rfc822", "message/global"):
+    if content_type in ("message/rfc822", "message/global", "message/global-headers"):
         inner = _children(part)
         return _angle_id(inner[0].get("message-id")) if inner and isinstance(inner[0], Message) \
             else None
-    if content_type in ("text/rfc822-headers", "message/global-headers"):
+    if content_type == "text/rfc822-headers":
         text = _payload_text(part)
         return _angle_id(HeaderParser().parsestr(text, headersonly=True).get("message-id"))
     return None

@@ -194,6 +194,17 @@ def test_a_report_names_the_returned_notice_and_the_diagnostic(build, diagnostic
     assert bounced_notices(parsed, OWN) == (failure,)
 
 
+def test_a_utf8_report_about_a_notice_sent_over_smtputf8_names_it():
+    # RFC 6533, as Postfix sends it about a message that went out over SMTPUTF8.
+    report = (clients.postfix_dsn(NOTICE, "josé@exämple.net")
+              .replace(b"report-type=delivery-status", b"report-type=global-delivery-status")
+              .replace(b"message/delivery-status", b"message/global-delivery-status")
+              .replace(b"text/rfc822-headers", b"message/global-headers"))
+    [failure] = bounced_notices(parse_message(report), OWN)
+    assert (failure.message_id, failure.recipient) == (NOTICE_ID, "josé@exämple.net")
+    assert failure.diagnostic.startswith("550 5.1.1 <josé@exämple.net>: Recipient address")
+
+
 def test_a_delay_report_is_no_failure():
     parsed = parse_message(clients.postfix_dsn(NOTICE, "slow@example.net", action="delayed",
                                                status="4.4.1"))
