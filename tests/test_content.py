@@ -218,6 +218,60 @@ def test_stated_nationalities(text: str, expected: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Nationality: Filipino", ["Philippines"]),
+        ("Nationalité : philippine", ["Philippines"]),
+        ("A Liechtensteiner citizen since birth.", ["Liechtenstein"]),
+        ("Nationalités : malienne et sénégalaise", ["Mali", "Senegal"]),
+        ("Ressortissante tchadienne", ["Chad"]),
+        ("Citizenship: Swaziland", ["Eswatini"]),  # a former name
+        ("Nationality: Burmese", ["Myanmar"]),
+        ("Dual nationality: Trinidadian and British", ["Trinidad and Tobago", "United Kingdom"]),
+        ("Citizen of Saint Kitts and Nevis", ["Saint Kitts and Nevis"]),
+        ("Vatican citizen", ["Holy See"]),
+        ("Nationality: Taiwanese", ["Taiwan"]),
+        ("Citizen of the Republic of China", ["Taiwan"]),
+        ("Citizen of the People's Republic of China", ["China"]),
+        ("Nationality: Palestinian", ["Palestine"]),
+        # Countries whose words hold another's: the longer reading wins.
+        ("I am a South Sudanese national.", ["South Sudan"]),
+        ("Nationalité : soudanaise", ["Sudan"]),
+        ("Nationality: Nigerien", ["Niger"]),
+        ("Nationalité : nigériane", ["Nigeria"]),
+        ("Nationality: Guinean", ["Guinea"]),
+        ("Nationalité : bissau-guinéenne", ["Guinea-Bissau"]),
+        ("An Equatorial Guinean national.", ["Equatorial Guinea"]),
+        ("Nationality: Papua New Guinean", ["Papua New Guinea"]),
+        ("North Korean citizen", ["North Korea"]),
+        ("Citizen of the Democratic Republic of the Congo", ["Democratic Republic of the Congo"]),
+        ("Ressortissant de la République du Congo", ["Republic of the Congo"]),
+        # A word two countries share belongs to the one nearly everyone means by it...
+        ("Nationality: Korean", ["South Korea"]),
+        ("Nationality: Dominican", ["Dominican Republic"]),
+        ("Nationalité : dominiquaise", ["Dominica"]),
+        # ... or to none, when both are meant often: a recruiter reads it.
+        ("Nationality: Congolese", []),
+        ("Nationalité : congolaise", []),
+    ],
+)
+def test_nationalities_of_every_continent(text: str, expected: list[str]) -> None:
+    assert stated_nationalities(text) == expected
+
+
+def test_every_country_reads_by_each_of_its_names_and_demonyms() -> None:
+    """Each name after "citizen of", each demonym after a label, in English and French."""
+    unread = []
+    for entry in tomllib.loads(COUNTRIES_TOML.read_text("utf-8"))["country"]:
+        texts = [f"Citizen of {name}" for name in [entry["name"], *entry["aliases"]]]
+        texts += [f"Ressortissant de {entry['name_fr']}"]
+        texts += [f"Nationality: {demonym}" for demonym in entry["demonyms"]]
+        texts += [f"Nationalité : {demonym}" for demonym in entry["demonyms_fr"]]
+        unread += [text for text in texts if stated_nationalities(text) != [entry["name"]]]
+    assert unread == []
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "I worked in Ukraine for three years.",
@@ -228,6 +282,11 @@ def test_stated_nationalities(text: str, expected: list[str]) -> None:
         "J’ai aidé des citoyens ukrainiens à Bruxelles.",
         "Place of birth: Kyiv, Ukraine",
         "International relations; national security; citizenship education",
+        # First names that are also countries, next to a keyword but stating nothing.
+        "Contact: Chad Smith, national coordinator",
+        "Jordan Lee, citizen journalist",
+        "Nationality:\nChad Smith, referee",  # a label left blank
+        "Nationalité :\nDominique Martin",
     ],
 )
 def test_countries_named_elsewhere_are_ignored(text: str) -> None:
@@ -315,6 +374,14 @@ def test_country_data_is_unambiguous() -> None:
         "Mexico",
     }
     assert required <= {entry["name"] for entry in data["country"]}
+    # Every UN member state, and Kosovo, Palestine, Taiwan and the Holy See.
+    assert len(data["country"]) == 197
+    assert {"Liechtenstein", "Philippines", "Eswatini", "Tuvalu", "Holy See", "Taiwan"} <= {
+        entry["name"] for entry in data["country"]
+    }
+    # Words that name two countries belong to neither: "Congolese", the bare "Congo".
+    assert canonical_country("Congolese") is canonical_country("congolais") is None
+    assert canonical_country("Congo") is None
 
 
 # --- Scans and arbitrary text ------------------------------------------------------------

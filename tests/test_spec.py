@@ -757,6 +757,14 @@ eligible = {eligible}""")
     ('["Switzerland", "Austria"]', "Swiss", "en", []),
     ('["Switzerland", "Austria"]', "autrichienne", "fr", []),
     ('["Switzerland", "Austria"]', "French", "en", ["not-member-national"]),
+    # Every UN member state is known, in both languages: not merely "no nationality found".
+    ('"nato"', "Filipino", "en", ["not-member-national"]),
+    ('"nato"', "liechtensteinoise", "fr", ["not-member-national"]),
+    ('"nato"', "Liechtensteiner and Austrian", "en", ["not-member-national"]),
+    ('["Liechtenstein"]', "Liechtensteiner", "en", []),
+    ('["Philippines", "Malaysia"]', "philippine", "fr", []),
+    ('["Philippines", "Malaysia"]', "tchadienne", "fr", ["not-member-national"]),
+    ('["Eswatini"]', "Swazi", "en", []),
 ])
 def test_nationalities_in_english_or_french_are_read_against_nato_or_the_vacancys_list(
         make_project, eligible, nationality, language, reasons):

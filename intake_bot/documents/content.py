@@ -183,9 +183,10 @@ def stated_nationalities(text: str) -> list[str]:
         after = folded[match.end() : min(line_end, match.end() + _WINDOW)]
         stated: list[str] = []
         if keyword in _LABELS:
-            if not after.strip(" :=-\t") and line_end < len(folded):
-                after = " " + _next_line(folded, line_end)  # label and value on two lines
-            stated += _terms(_AFTER_LABEL.match(after))
+            if after.strip(" :=-\t") or line_end == len(folded):
+                stated += _terms(_AFTER_LABEL.match(after))
+            else:  # label and value on two lines
+                stated += _terms(_value_alone(_next_line(folded, line_end)))
         else:
             stated += _terms(_AFTER_NOUN.match(after))
         if not keyword.startswith(("ressortissant", "citoyen")) and (
@@ -201,6 +202,13 @@ def _next_line(folded: str, newline: int) -> str:
         if line.strip():
             return line
     return ""
+
+
+def _value_alone(line: str) -> re.Match[str] | None:
+    """The nationality a line holds alone: a label left blank may be followed by a line such
+    as "Chad Smith, referee", which starts with a country but states nothing."""
+    value = _AFTER_LABEL.match(" " + line)
+    return None if value and re.match(r"\s*\w", value.string[value.end() :]) else value
 
 
 def _terms(match: re.Match[str] | None) -> list[str]:
