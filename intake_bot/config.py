@@ -189,14 +189,29 @@ class Deadline(Kind):
 
 @dataclass(frozen=True)
 class Countries(Kind):
-    """``"nato"`` (the 32 member states) or a list of country names."""
+    """``"nato"`` (the 32 member states) or a list of countries, each named as
+    ``intake_bot/data/countries.toml`` knows it: a name, official name or demonym, in
+    English or French, in any case and with or without accents."""
 
     def read(self, value: Any, base: Path) -> str | tuple[str, ...]:
         if isinstance(value, str):
             if value != "nato":
                 raise Invalid("must be \"nato\" or a list of country names")
             return "nato"
-        return Texts(what="country", required=True).read(value, base)
+        names = Texts(what="country", required=True).read(value, base)
+        # Imported here: compiling the text heuristics' patterns takes a few tenths of a
+        # second, which only a vacancy that lists its countries should cost a command.
+        from intake_bot.documents.content import COUNTRY_TERMS, canonical_country
+
+        for name in names:
+            if name.casefold() == "nato":
+                raise Invalid('"nato" stands alone (eligible = "nato"), not in a list of countries')
+            if canonical_country(name) is None:
+                # A name nobody knows would never match a CV: every candidate ineligible.
+                raise Invalid(f"unknown country {name!r}" + did_you_mean(
+                    name, COUNTRY_TERMS, otherwise="no country has that name, official name "
+                    "or demonym, in English or French"))
+        return names
 
 
 @dataclass(frozen=True)
@@ -380,7 +395,9 @@ CHECKS = Section((
     Setting("eligibility", Choice(CHECK_POLICIES), "off",
             "one stated nationality must be eligible"),
     Setting("eligible", Countries(), "nato",
-            "`\"nato\"` (the 32 member states) or a list of country names"),
+            "`\"nato\"` (the 32 member states) or a list of countries, each by a name, official "
+            "name or demonym, English or French (`[\"Liechtenstein\", \"Royaume-Uni\"]`); a name "
+            "no country has is an error (see [nationalities](#nationalities))"),
 ))
 
 #: The content checks a vacancy may switch on, each named after what it looks for.

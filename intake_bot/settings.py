@@ -222,14 +222,19 @@ class Tables:
     section: Section
 
 
-def did_you_mean(word: str, known: Sequence[str], sections: bool = False) -> str:
+def did_you_mean(word: str, known: Sequence[str], sections: bool = False,
+                 otherwise: str | None = None) -> str:
     """``" (did you mean 'letter'?)"`` for the nearest known word, else the known words.
 
-    With ``sections``, the words are shown as section headers: ``[register]``.
+    With ``sections``, the words are shown as section headers: ``[register]``. When no
+    known word is close, ``otherwise`` (if given) is said instead of the known words: a
+    list too long for one line, such as the country names, is better pointed at.
     """
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     if close:
         return f" (did you mean [{close[0]}]?)" if sections else f" (did you mean {close[0]!r}?)"
+    if otherwise is not None:
+        return f" ({otherwise})"
     return f" (known: {', '.join(f'[{name}]' if sections else name for name in known)})"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from intake_bot.config import ConfigError, load_config, load_vacancies
-from tests.conftest import REPO, brussels
+from tests.conftest import REPO, brussels, run_cli
 
 
 @pytest.fixture
@@ -82,6 +82,35 @@ def test_vacancy_mistakes_name_file_and_key(tmp_path: Path, vacancies, key):
         load_vacancies(path)
     message = str(raised.value)
     assert str(path) in message and key in message and "\n" not in message
+
+
+@pytest.mark.parametrize("eligible, problem", [
+    ('["Belgium", "Liechtenstien"]', "unknown country 'Liechtenstien' (did you mean 'Liechtenstein'?)"),
+    ('["Phillipines"]', "unknown country 'Phillipines' (did you mean 'Philippines'?)"),
+    ('["Filipno"]', "unknown country 'Filipno' (did you mean 'Filipino'?)"),
+    ('["Middle-earth"]', "unknown country 'Middle-earth' (no country has that name, official name "
+                         "or demonym, in English or French)"),
+    # "nato" is the whole list or nothing: in a list it would name no country at all.
+    ('["nato", "Ukraine"]', '"nato" stands alone (eligible = "nato"), not in a list of countries'),
+])
+def test_check_config_refuses_a_country_it_does_not_know(shipped_copy: Path, eligible, problem):
+    """A name that is no country would never match a CV: every candidate found ineligible."""
+    vacancies = shipped_copy / "vacancies.toml"
+    text = vacancies.read_text(encoding="utf-8")
+    vacancies.write_text(text.replace('eligible = "nato"', f"eligible = {eligible}", 1), encoding="utf-8")
+    result = run_cli("--config", str(shipped_copy / "intake.toml"), "check-config")
+    assert result.exit_code == 2
+    assert result.stderr == f"intake-bot: error: {vacancies}:30: [[vacancy]] DRP.checks eligible: {problem}\n"
+
+
+def test_eligible_countries_load_in_every_spelling_that_names_one(tmp_path: Path):
+    """Names, official names, French names and demonyms, in any case, with or without accents."""
+    names = ('["turquie", "ROYAUME-UNI", "Czech Republic", "Swiss", "sud-africaine", "Cote d\'Ivoire", '
+             '"the Netherlands", "Liechtenstein", "Philippines", "Swaziland", "Burma", "Saint-Siège"]')
+    path = tmp_path / "vacancies.toml"
+    path.write_text('[[vacancy]]\nid = "X"\ntitle = "X"\n[vacancy.checks]\neligible = ' + names + "\n",
+                    encoding="utf-8")
+    assert load_vacancies(path)[0].eligible[-3:] == ("Swaziland", "Burma", "Saint-Siège")
 
 
 @pytest.mark.parametrize("old, new, key", [

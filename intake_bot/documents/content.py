@@ -26,6 +26,7 @@ from importlib import resources
 from typing import Literal
 
 __all__ = [
+    "COUNTRY_TERMS",
     "NATO_MEMBERS",
     "canonical_country",
     "count_references",
@@ -92,6 +93,11 @@ _BY_TERM = _BY_NAME | _BY_DEMONYM
 
 NATO_MEMBERS: frozenset[str] = frozenset(c.name for c in _COUNTRIES if c.nato)
 """Canonical English names of the 32 NATO member states (as of 2024)."""
+
+COUNTRY_TERMS: tuple[str, ...] = tuple(
+    dict.fromkeys(term for c in _COUNTRIES for term in (*c.names, *c.demonyms))
+)
+"""Every country name, alias and demonym as the data writes it: what a suggestion offers."""
 
 
 def canonical_country(name: str) -> str | None:
