@@ -1089,6 +1089,20 @@ def test_a_notice_continues_the_candidates_thread(project, headers, earlier):
     assert notice["References"].split() == [*earlier, "<mine@example.net>"]
 
 
+def test_a_bilingual_subject_reads_back_exactly_whatever_its_length(make_project):
+    # Python's policy folded some lengths of a long non-ASCII subject with a space on
+    # both sides of the fold: "Candidature  reçue".
+    titles = {f"L{n:02d}": f"Post {n:02d} " + "ab" * n for n in range(1, 13)}
+    project = make_project("".join(open_vacancy(vid, title, 'languages = ["en", "fr"]')
+                                   for vid, title in titles.items()), extra=NO_HOURLY_CAP)
+    for index, title in enumerate(titles.values()):
+        project.deliver(pdf_application(subject=title, sender=f"c{index}@example.net"), ON_TIME)
+    run_once(project)
+    subjects = {str(notice["Subject"]) for notice in notices(project)}
+    assert subjects == {f"Application received: {title} ({vid}-0001) / Candidature reçue : "
+                        f"{title} ({vid}-0001)" for vid, title in titles.items()}
+
+
 def test_notices_are_in_the_vacancys_languages_alone(make_project):
     french_only = DRP_VACANCY.replace('languages = ["en", "fr"]', 'languages = ["fr"]')
     project = make_project(french_only + SG_VACANCY)  # SG: English alone
