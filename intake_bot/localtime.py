@@ -32,11 +32,24 @@ def format_moment(moment: dt.datetime, zone: ZoneInfo, language: str) -> str:
     """``12 June 2026 at 23:59 (Brussels time)`` / ``12 juin 2026 à 23 h 59, heure de Bruxelles``."""
     local = moment.astimezone(zone) if moment.tzinfo else moment
     month = _MONTHS.get(language, _MONTHS["en"])[local.month - 1]
-    city = city_name(zone, language)
+    # A zone with no city (UTC, Etc/GMT-2) is named by its offset: "08:00 (UTC)", "8 h 00 UTC"
+    # (Etc/GMT-2 is two hours *ahead* of UTC: its own name would mislead).
+    offset = None if "/" in zone.key and not zone.key.startswith("Etc/") else _offset(local)
     if language == "fr":
         day = "1er" if local.day == 1 else str(local.day)
-        return f"{day} {month} {local.year} à {local.hour} h {local.minute:02d}, heure de {city}"
-    return f"{local.day} {month} {local.year} at {local.hour:02d}:{local.minute:02d} ({city} time)"
+        where = f" {offset}" if offset else f", heure de {city_name(zone, language)}"
+        return f"{day} {month} {local.year} à {local.hour} h {local.minute:02d}{where}"
+    where = f"({offset})" if offset else f"({city_name(zone, language)} time)"
+    return f"{local.day} {month} {local.year} at {local.hour:02d}:{local.minute:02d} {where}"
+
+
+def _offset(local: dt.datetime) -> str:
+    """``UTC``, or ``UTC+02:00``: a zone without a city named by its offset."""
+    offset = local.utcoffset() or dt.timedelta()
+    if not offset:
+        return "UTC"
+    sign, minutes = ("+" if offset > dt.timedelta() else "-"), abs(offset) // dt.timedelta(minutes=1)
+    return f"UTC{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_utc(text: str) -> dt.datetime:

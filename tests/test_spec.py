@@ -1103,6 +1103,15 @@ def test_a_bilingual_subject_reads_back_exactly_whatever_its_length(make_project
                         f"{title} ({vid}-0001)" for vid, title in titles.items()}
 
 
+def test_a_vacancy_without_a_zone_gives_its_times_in_utc_in_both_languages(make_project):
+    project = make_project('[[vacancy]]\nid = "POOL"\ntitle = "Analyst Pool"\n'
+                           'languages = ["en", "fr"]\n')
+    project.deliver(pdf_application(subject="Analyst Pool"), ON_TIME)
+    run_once(project)
+    body = notices(project)[0].get_body(("plain",)).get_content()
+    assert "on 10 June 2026 at 08:00 (UTC)." in body and "le 10 juin 2026 à 8 h 00 UTC." in body
+
+
 def test_notices_are_in_the_vacancys_languages_alone(make_project):
     french_only = DRP_VACANCY.replace('languages = ["en", "fr"]', 'languages = ["fr"]')
     project = make_project(french_only + SG_VACANCY)  # SG: English alone
