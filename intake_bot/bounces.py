@@ -14,6 +14,7 @@ bounce to a notice the bot sent.
 
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -148,12 +149,22 @@ def _returned_message_id(part: Message) -> str | None:
     content_type = part.get_content_type()
     if content_type in ("message/rfc822", "message/global", "message/global-headers"):
         inner = _children(part)
-        return _angle_id(inner[0].get("message-id")) if inner and isinstance(inner[0], Message) \
-            else None
+        if not inner or not isinstance(inner[0], Message):
+            return None
+        if str(part.get("content-transfer-encoding", "")).strip().lower() != "base64":
+            return _angle_id(inner[0].get("message-id"))
+        # Base64 where RFC 2046 wants none (as Python's add_attachment writes it): the
+        # standard parser read the base64 text as a message with no header.
+        text = _payload_text(inner[0])
+        return _header_id(base64.b64decode(text.encode("ascii", "ignore")).decode("utf-8", "replace"))
     if content_type == "text/rfc822-headers":
-        text = _payload_text(part)
-        return _angle_id(HeaderParser().parsestr(text, headersonly=True).get("message-id"))
+        return _header_id(_payload_text(part))
     return None
+
+
+def _header_id(text: str) -> str | None:
+    """The Message-ID of a header section (and whatever follows it) given as text."""
+    return _angle_id(HeaderParser().parsestr(text, headersonly=True).get("message-id"))
 
 
 def _payload_text(part: Message) -> str:

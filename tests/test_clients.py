@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 
 import pytest
@@ -203,6 +204,19 @@ def test_a_utf8_report_about_a_notice_sent_over_smtputf8_names_it():
     [failure] = bounced_notices(parse_message(report), OWN)
     assert (failure.message_id, failure.recipient) == (NOTICE_ID, "josé@exämple.net")
     assert failure.diagnostic.startswith("550 5.1.1 <josé@exämple.net>: Recipient address")
+
+
+def test_a_report_returning_the_notice_base64_encoded_names_it():
+    report = clients.postfix_dsn(NOTICE, "gone@example.net")
+    head, _, _ = report.partition(b"--3F5D21A0B2.1781078400/mx.example.org\r\n"
+                                  b"Content-Description: Undelivered Message Headers")
+    returned = (b"--3F5D21A0B2.1781078400/mx.example.org\r\nContent-Type: message/rfc822\r\n"
+                b"Content-Transfer-Encoding: base64\r\n\r\n"
+                # long enough for the parser's folding of base64 runs to apply
+                + base64.encodebytes(NOTICE + b"We read every application. " * 80)
+                + b"--3F5D21A0B2.1781078400/mx.example.org--\r\n")
+    [failure] = bounced_notices(parse_message(head + returned), OWN)
+    assert failure.message_id == NOTICE_ID and failure.diagnostic.startswith("550 5.1.1")
 
 
 def test_a_delay_report_is_no_failure():
