@@ -136,10 +136,14 @@ class Texts(Kind):
         if self.required and not value:
             raise Invalid(f"must name at least one {self.what}")
         texts = tuple(v.strip() for v in value)
-        for text in texts:
-            if self.choices and text not in self.choices:
-                raise Invalid(f"unknown {self.what} {text!r}{did_you_mean(text, self.choices)}")
-        return texts
+        return tuple(self._chosen(text) for text in texts) if self.choices else texts
+
+    def _chosen(self, text: str) -> str:
+        """The choice ``text`` names, whatever its case: ``"FR"`` and ``"PDF"`` are codes too."""
+        for choice in self.choices:
+            if choice.lower() == text.lower():
+                return choice
+        raise Invalid(f"unknown {self.what} {text!r}{did_you_mean(text, self.choices)}")
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,17 @@ def test_an_authserv_id_with_a_job_id_or_in_capitals_is_one_name(make_project):
         assert load_config(project.config_path).authserv_id == value
 
 
+def test_language_and_type_codes_are_read_in_any_case(shipped_copy: Path):
+    """"FR" and "PDF" are the same codes as "fr" and "pdf"; the register and notices use
+    the lower-case ones."""
+    vacancies = shipped_copy / "vacancies.toml"
+    text = vacancies.read_text(encoding="utf-8")
+    text = text.replace('languages = ["en", "fr"]', 'languages = ["EN", "Fr"]', 1)
+    vacancies.write_text(text.replace('types = ["pdf"]', 'types = ["PDF"]', 1), encoding="utf-8")
+    drp = load_config(shipped_copy / "intake.toml").vacancies[0]
+    assert drp.languages == ("en", "fr") and drp.attachments.types == ("pdf",)
+
+
 @pytest.mark.parametrize("old, new, expected", [
     ('leter = "reject"', None, ':24: [[vacancy]] DRP.checks leter: unknown key (did you mean \'letter\'?)'),
     ('count = 1', 'max_page = 2', ':20: [[vacancy]] DRP.attachments max_page: unknown key '
