@@ -311,7 +311,7 @@ class Intake:
                 raise prepared.error
             decision = prepared.decision
             entry = self._entry(item, parsed, decision, prepared, key)
-            render = (self._renderer(prepared, parsed, decision)
+            render = (self._renderer(prepared, parsed, decision, entry.reply_to)
                       if decision.notice and not decision.notice_skipped else None)
             # Rendering happens inside the register's transaction, where the reference is
             # known: a notice that cannot be built (say, to an address the e-mail library
@@ -346,9 +346,9 @@ class Intake:
         crash_point("recorded")
         return row
 
-    def _renderer(self, prepared: Prepared, parsed: ParsedMessage,
-                  decision: Decision) -> NoticeRenderer:
-        facts = self._facts(prepared, parsed, decision)
+    def _renderer(self, prepared: Prepared, parsed: ParsedMessage, decision: Decision,
+                  recipient: str | None) -> NoticeRenderer:
+        facts = self._facts(prepared, parsed, decision, recipient)
 
         def render(filing: Filing) -> Notice:
             return self.notices.render(facts, filing, self.clock())
@@ -390,9 +390,8 @@ class Intake:
             bounced=decision.bounced,
         )
 
-    def _facts(self, prepared: Prepared, parsed: ParsedMessage,
-               decision: Decision) -> NoticeFacts:
-        recipient = notice_address(parsed, self.config.own_addresses)
+    def _facts(self, prepared: Prepared, parsed: ParsedMessage, decision: Decision,
+               recipient: str | None) -> NoticeFacts:
         documents = decision.documents
         return NoticeFacts(
             kind=decision.notice or "", languages=decision.languages,
