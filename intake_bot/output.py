@@ -63,7 +63,7 @@ def write_rows(open_rows: Callable[[], Rows], fmt: str, out: TextIO,
             block.seek(0)
             block.truncate()
     if fmt == "json":
-        _write_json_array((decoded(dict(zip(names, row, strict=True))) for row in rows), out)
+        write_json_array((decoded(dict(zip(names, row, strict=True))) for row in rows), out)
         return
     widths = [len(column) for column in columns]
     for cells in _cells(names, rows, columns):
@@ -74,13 +74,17 @@ def write_rows(open_rows: Callable[[], Rows], fmt: str, out: TextIO,
         out.write(_line(cells, widths))
 
 
-def _write_json_array(items: Iterable[Any], out: TextIO) -> None:
-    """``json.dumps(list(items), indent=2, ensure_ascii=False)``, without holding the list."""
+def write_json_array(items: Iterable[Any], out: TextIO) -> int:
+    """``json.dumps(list(items), indent=2, ensure_ascii=False)``, without holding the list;
+    returns how many items were written."""
     separator = "[\n  "
+    count = 0
     for item in items:
         out.write(separator + json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
         separator = ",\n  "
-    out.write("[]\n" if separator.startswith("[") else "\n]\n")
+        count += 1
+    out.write("[]\n" if count == 0 else "\n]\n")
+    return count
 
 
 def _cells(names: Sequence[str], rows: Iterable[Sequence[Any]],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from zoneinfo import ZoneInfo
 from intake_bot.archive import FILE_MODE, make_private_dirs
 from intake_bot.config import Config
 from intake_bot.localtime import LocalTimes
+from intake_bot.output import write_json_array
 from intake_bot.recruiters.filters import check_vacancy
 from intake_bot.register import LATEST_NOTICE, Register
 
@@ -129,15 +129,9 @@ def write_csv(export: Export, out: IO[bytes], delimiter: str = ",") -> int:
 
 def write_json(export: Export, out: IO[bytes]) -> int:
     """Write the export as a JSON array of objects (UTF-8), for scripts; returns the rows."""
-    count = 0
     with _Utf8Text(out) as text:
-        for row in export.rows:
-            text.write("[\n  " if count == 0 else ",\n  ")
-            text.write(json.dumps(dict(zip(export.columns, row, strict=True)),
-                                  ensure_ascii=False, indent=2).replace("\n", "\n  "))
-            count += 1
-        text.write("[]\n" if count == 0 else "\n]\n")
-    return count
+        return write_json_array(
+            (dict(zip(export.columns, row, strict=True)) for row in export.rows), text)
 
 
 class _Utf8Text(io.TextIOWrapper):
