@@ -476,14 +476,14 @@ def register_purge(context: Context, vacancy: str | None, before: str | None,
     anonymous facts (vacancy, status, reasons, flags, dates) stay, so that counts still add
     up, and an audit row goes in the purges table.
     """
-    from intake_bot.recruiters.filters import local_zone, parse_moment, select
+    from intake_bot.recruiters.filters import parse_moment, select
     from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
     config = context.config
     now = context.clock()
     with context.register() as store:
         select(config, store, vacancy=vacancy)
-        criteria = Criteria(vacancy, parse_moment("--before", before, local_zone(config, vacancy))
+        criteria = Criteria(vacancy, parse_moment("--before", before, config.local_zone(vacancy))
                             if before is not None else None)
         plan = plan_purge(config, store, criteria, now)
         for line in _purge_plan_lines(plan, config.documents_path.resolve()):

@@ -501,6 +501,11 @@ class Vacancy:
         return self.closes_at is None or now < self.closes_at
 
     @property
+    def has_deadline(self) -> bool:
+        """Whether the vacancy closes at all (one without a deadline is open until removed)."""
+        return self.closes_at is not None
+
+    @property
     def last_moment(self) -> dt.datetime | None:
         """The last second that is still on time (aware UTC), for notices."""
         return self.closes_at - dt.timedelta(seconds=1) if self.closes_at else None
@@ -573,6 +578,11 @@ class Config:
     def vacancy(self, vacancy_id: str) -> Vacancy | None:
         """The vacancy with this id, if configured."""
         return next((v for v in self.vacancies if v.id == vacancy_id), None)
+
+    def local_zone(self, vacancy_id: str | None = None) -> ZoneInfo:
+        """The zone recruiters read a time in: the vacancy's, else the recruiters' own."""
+        vacancy = self.vacancy(vacancy_id) if vacancy_id else None
+        return vacancy.timezone if vacancy is not None else self.digest_timezone
 
     def secret(self, env_name: str | None, section: str) -> str | None:
         """The password held in the named environment variable (never logged).

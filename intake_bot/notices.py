@@ -173,7 +173,7 @@ class Notices:
             "vacancy_title": title_in(vacancy, language),
             "vacancy_reference": vacancy.reference,
             "deadline": format_deadline(vacancy, language),
-            "has_deadline": vacancy.closes_at is not None,
+            "has_deadline": vacancy.has_deadline,
             "next_steps": vacancy.next_steps.get(language) or next(iter(vacancy.next_steps.values())),
             "apply_url": vacancy.apply_url or "",
             "resubmission": vacancy.resubmission,
@@ -234,7 +234,7 @@ class Notices:
 
     def _open_vacancies(self, language: str, now: dt.datetime) -> list[dict[str, Any]]:
         return [{"id": v.id, "subject": title_in(v, language),
-                 "deadline": format_deadline(v, language), "has_deadline": v.closes_at is not None}
+                 "deadline": format_deadline(v, language), "has_deadline": v.has_deadline}
                 for v in self.config.vacancies if v.is_open(now) and v.channel == "email"]
 
     def _message(self, facts: NoticeFacts, subject: str, body: str,

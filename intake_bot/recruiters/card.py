@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from intake_bot.config import Vacancy
 from intake_bot.json_columns import json_list
 from intake_bot.localtime import format_moment, parse_utc, span_text
-from intake_bot.notices import NoticeFacts, Notices, title_in
+from intake_bot.notices import NoticeFacts, Notices, format_deadline, title_in
 from intake_bot.parse import parse_message
 
 #: What each status means, in a recruiter's words (after the status itself).
@@ -118,7 +118,7 @@ def build_card(notices: Notices, row: dict[str, Any], replies: list[dict[str, An
     reasons as the candidate's notice did."""
     config = notices.config
     vacancy = config.vacancy(row["vacancy_id"]) if row["vacancy_id"] else None
-    zone = vacancy.timezone if vacancy else config.digest_timezone
+    zone = config.local_zone(row["vacancy_id"])
     received = parse_utc(row["received_at"])
     language = _language(vacancy)
     reasons, flags = explain_codes(notices, row["vacancy_id"], json_list(row["reasons"]),
@@ -159,7 +159,7 @@ def _against_deadline(vacancy: Vacancy | None, received: dt.datetime) -> str | N
     """``12 June 2026 at 23:59 (Brussels time): received 2 days before``."""
     if vacancy is None or vacancy.closes_at is None:
         return None
-    deadline = format_moment(vacancy.closes_at - dt.timedelta(seconds=1), vacancy.timezone, "en")
+    deadline = format_deadline(vacancy, "en")
     if received < vacancy.closes_at:
         return f"{deadline}: received {span_text(vacancy.closes_at - received)} before"
     late = received - vacancy.closes_at

@@ -48,16 +48,10 @@ def select(config: Config, register: Register, *, vacancy: str | None = None,
     for kind, code in (("reason", reason), ("flag", flag)):
         if code is not None:
             check_code(register, kind, code)
-    zone = local_zone(config, vacancy)
+    zone = config.local_zone(vacancy)
     return Selection(vacancy, status, reason, flag,
                      parse_moment("--since", since, zone) if since is not None else None,
                      parse_moment("--until", until, zone) if until is not None else None)
-
-
-def local_zone(config: Config, vacancy_id: str | None = None) -> ZoneInfo:
-    """The zone a time without an offset is read in: the vacancy's, else the recruiters'."""
-    vacancy = config.vacancy(vacancy_id) if vacancy_id else None
-    return vacancy.timezone if vacancy is not None else config.digest_timezone
 
 
 def check_vacancy(config: Config, register: Register, vacancy_id: str) -> None:

@@ -161,8 +161,7 @@ def render_cell(row: Any, value: Any, column: str, table: str | None, database: 
 
 def _local_time(config: Config, vacancy_id: str | None, value: str) -> Markup | None:
     """``2026-06-10 09:12:00 Brussels``, the UTC value in its tooltip."""
-    vacancy = config.vacancy(vacancy_id) if vacancy_id else None
-    zone = vacancy.timezone if vacancy else config.digest_timezone
+    zone = config.local_zone(vacancy_id)
     try:
         moment = parse_utc(value)
     except ValueError:
