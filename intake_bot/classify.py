@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from intake_bot.addresses import fold_address
+from intake_bot.documents.sniff import TNEF_MAGIC
 from intake_bot.parse import ParsedMessage
 
 #: The reason codes of ignored messages.
@@ -41,7 +42,6 @@ _TOKEN_SEPARATORS = re.compile(r"[,;\s]+")
 _RECALL_HEADER = "x-ms-exchange-recallreportgenerated"
 _RECALL_TRAFFIC = re.compile(r"(MessageRecallEmail|OutlookRecall)\b", re.IGNORECASE)
 _RECALL_CLASS = b"IPM.Outlook.Recall"
-_TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 
 
 def classify(message: ParsedMessage, own_addresses: Collection[str] = ()) -> str | None:
@@ -133,7 +133,7 @@ def _is_recall(message: ParsedMessage) -> bool:
         return True
     if _RECALL_TRAFFIC.search(message.header("x-ms-traffictypediagnostic") or ""):
         return True
-    return any(attachment.data.startswith(_TNEF_SIGNATURE)
+    return any(attachment.data.startswith(TNEF_MAGIC)
                and _RECALL_CLASS in attachment.data[:4096] for attachment in message.attachments)
 
 

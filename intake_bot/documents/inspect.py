@@ -129,7 +129,8 @@ def inspect_document(data: bytes, *, want_text: bool,
     )
 
 
-def unpack_container(data: bytes, *, timeout_s: float = 5.0) -> list[tuple[str | None, bytes]] | None:
+def unpack_container(data: bytes, *,
+                     timeout_s: float = TIMEOUT_SECONDS) -> list[tuple[str | None, bytes]] | None:
     """The files inside an Outlook winmail.dat, unpacked in the worker; None for other bytes.
 
     Each file comes as (its name as sent, or None; its bytes), in the stream's order; a

@@ -1,16 +1,10 @@
 """active-content: a PDF carries JavaScript, launch or automatic actions, or embedded files."""
 
-from intake_bot.config import Policy, Vacancy
-from intake_bot.rules.base import Application, Rule
+from intake_bot.rules.base import Application, Rule, always_flag
 
 
 def check(application: Application) -> list[str]:
     return ["active-content"] if any(d.info.active_content for d in application.documents) else []
-
-
-def policy(_vacancy: Vacancy) -> Policy:
-    """Always a flag: such a PDF may be innocent (forms), but recruiters should know first."""
-    return "flag"
 
 
 RULE = Rule(
@@ -20,6 +14,6 @@ RULE = Rule(
                 "candidate is not told.",
     codes=("active-content",),
     check=check,
-    policy=policy,
+    policy=always_flag,  # such a PDF may be innocent (forms), but recruiters should know first
     tells_candidate=False,
 )
