@@ -153,8 +153,12 @@ def _count_arrivals(register: Register, where: str, params: list[Any],
         "SELECT MIN(received_at), MAX(received_at) FROM submissions").fetchone()
     if first is None:
         return
+    # Most vacancies share a zone: search its clock changes once.
+    offsets_of: dict[ZoneInfo, list[tuple[dt.datetime, dt.timedelta]]] = {}
     for stats in groups:
-        periods = utc_offsets(stats.zone, parse_utc(first), parse_utc(last))
+        if stats.zone not in offsets_of:
+            offsets_of[stats.zone] = utc_offsets(stats.zone, parse_utc(first), parse_utc(last))
+        periods = offsets_of[stats.zone]
         shifts = [f"{int(offset.total_seconds()) // 60:+d} minutes" for _, offset in periods]
         cases = list[Any]()
         for (since, _), shift in zip(periods[1:], shifts, strict=False):
