@@ -449,10 +449,11 @@ def register_stats(context: Context, vacancy: str | None, fmt: str) -> None:
     Counts by status, reason and flag, arrivals per day, time left.
     """
     from intake_bot.recruiters import stats
-    from intake_bot.recruiters.filters import select
+    from intake_bot.recruiters.filters import check_vacancy
 
     with context.register() as store:
-        select(context.config, store, vacancy=vacancy)
+        if vacancy is not None:
+            check_vacancy(context.config, store, vacancy)
         figures = stats.register_stats(context.config, store, context.clock(), vacancy)
     if fmt == "json":
         click.echo(json.dumps([f.as_dict() for f in figures], ensure_ascii=False, indent=2))
@@ -476,13 +477,14 @@ def register_purge(context: Context, vacancy: str | None, before: str | None,
     anonymous facts (vacancy, status, reasons, flags, dates) stay, so that counts still add
     up, and an audit row goes in the purges table.
     """
-    from intake_bot.recruiters.filters import parse_moment, select
+    from intake_bot.recruiters.filters import check_vacancy, parse_moment
     from intake_bot.recruiters.purge import Criteria, current_user, plan_purge, purge
 
     config = context.config
     now = context.clock()
     with context.register() as store:
-        select(config, store, vacancy=vacancy)
+        if vacancy is not None:  # an unknown vacancy is named before a bad --before
+            check_vacancy(config, store, vacancy)
         criteria = Criteria(vacancy, parse_moment("--before", before, config.local_zone(vacancy))
                             if before is not None else None)
         plan = plan_purge(config, store, criteria, now)
