@@ -153,20 +153,37 @@ def test_twenty_slow_pdfs_for_a_one_pdf_vacancy_are_never_opened(project):
     assert summary.sent == 1
 
 
+class QueueWatchingLock:
+    """A lock that tells, through ``queued``, when a thread has to wait for it."""
+
+    def __init__(self, queued: threading.Event) -> None:
+        self._lock = threading.Lock()
+        self._queued = queued
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self._queued.set()
+            self._lock.acquire()
+
+    def __exit__(self, *_: object) -> None:
+        self._lock.release()
+
+
 def test_a_message_budget_counts_its_own_documents_not_a_neighbours(make_project, tmp_path):
     """Helper threads decide messages side by side, but the worker reads one document at a
     time: a message's budget must not run while it waits behind another message's."""
     config = make_project(UP_TO_TWENTY).config
     clock = FakeSeconds()
-    b_started = threading.Event()
+    b_here = threading.Event()  # B has started on its documents, or waits to
 
     def inspector(data: bytes, *, want_text: bool, **_: object) -> DocumentInfo:
         if data.endswith(b"%B"):
-            b_started.set()
-        elif not b_started.is_set():
-            # Message A holds its first document until B has started on its own: were the
-            # two decided side by side, A's documents would then spend B's budget.
-            b_started.wait(2)
+            b_here.set()
+        else:
+            # Message A holds its first document until B has come for its own: were the
+            # two decided side by side, A's documents would then spend B's budget. An
+            # event, not a timeout: the wait ends once B starts or queues behind A.
+            assert b_here.wait(60), "message B never came"
         clock.now += 6.0  # three documents, 18 s: within one message's 20 s
         return DocumentInfo("pdf", readable=True, encrypted=False, pages=1, words=None,
                             text=LETTER if want_text else None, error=None)
@@ -180,6 +197,7 @@ def test_a_message_budget_counts_its_own_documents_not_a_neighbours(make_project
     try:
         intake = Intake(config, register, OutboxTransport(tmp_path / "outbox"), inspector,
                         lambda: NOW, monotonic=clock)
+        intake._deciding = QueueWatchingLock(b_here)  # type: ignore[assignment]
         with ThreadPoolExecutor(2) as helpers:
             first = helpers.submit(intake.prepare, item(b"%A"))
             second = helpers.submit(intake.prepare, item(b"%B"))
